@@ -1,0 +1,160 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the worker's effective configuration.
+type Config struct {
+	AMQPURL      string
+	RedisURL     string
+	HTTPAddr     string
+	QueuePrefix  string
+	QueueType    string
+	LogLevel     string
+	RegistryFile string
+	CachePrefix  string
+
+	// Concurrency is how many messages of one consumer's queue are handled at once, unless
+	// ConsumerConcurrency names that consumer.
+	Concurrency         int
+	ConsumerConcurrency map[string]int
+	Prefetch            int
+
+	HandlerTimeout  time.Duration
+	QuickRetries    int
+	QuickBackoff    time.Duration
+	RetryDelays     []time.Duration
+	DeliveryLimit   int
+	IdempotencyTTL  time.Duration
+	LeaseTTL        time.Duration
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int
+}
+
+// Queue types.
+const (
+	QueueQuorum  = "quorum"
+	QueueClassic = "classic"
+)
+
+// ConcurrencyOf returns how many messages of a consumer's queue are handled at once.
+func (c *Config) ConcurrencyOf(consumer string) int {
+	if n, ok := c.ConsumerConcurrency[consumer]; ok {
+		return n
+	}
+	return c.Concurrency
+}
+
+// MaxAttempts is how many times a transiently failing event is tried before it is dead-lettered:
+// the quick in-process tries, once per durable delay, and once more after the last delay.
+func (c *Config) MaxAttempts() int { return len(c.RetryDelays) + 1 }
+
+// setDefaults sets every setting to its default; Load then applies the environment and flags.
+func (c *Config) setDefaults() {
+	for _, s := range settings {
+		if s.def != "" {
+			if err := s.set(c, s.def); err != nil {
+				panic(fmt.Sprintf("config: default of %s: %v", s.env, err))
+			}
+		}
+	}
+}
+
+// Default returns the configuration with every default applied.
+func Default() *Config {
+	c := &Config{}
+	c.setDefaults()
+	return c
+}
+
+// Validate returns every problem of the configuration joined, or nil.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	checkURL := func(name, raw string, schemes ...string) {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			bad("%s: %q is not a URL with a host (example: %s://host:port/)", name, redactURL(raw), schemes[0])
+			return
+		}
+		for _, s := range schemes {
+			if u.Scheme == s {
+				return
+			}
+		}
+		bad("%s: scheme %q is not one of %s", name, u.Scheme, strings.Join(schemes, ", "))
+	}
+	checkURL("EVENTWORKER_AMQP_URL", c.AMQPURL, "amqp", "amqps")
+	checkURL("EVENTWORKER_REDIS_URL", c.RedisURL, "redis", "rediss", "unix")
+	if c.QueuePrefix == "" || strings.ContainsAny(c.QueuePrefix, " *#") {
+		bad("EVENTWORKER_QUEUE_PREFIX: %q must be non-empty, without spaces, * or #", c.QueuePrefix)
+	}
+	if c.QueueType != QueueQuorum && c.QueueType != QueueClassic {
+		bad("EVENTWORKER_QUEUE_TYPE: %q is neither %s nor %s", c.QueueType, QueueQuorum, QueueClassic)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("EVENTWORKER_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.Concurrency < 1 {
+		bad("EVENTWORKER_CONCURRENCY: %d must be at least 1", c.Concurrency)
+	}
+	for name, n := range c.ConsumerConcurrency {
+		if n < 1 {
+			bad("EVENTWORKER_CONSUMER_CONCURRENCY: %s=%d must be at least 1", name, n)
+		}
+	}
+	if c.Prefetch < 1 {
+		bad("EVENTWORKER_PREFETCH: %d must be at least 1", c.Prefetch)
+	}
+	positive := map[string]time.Duration{
+		"EVENTWORKER_HANDLER_TIMEOUT":  c.HandlerTimeout,
+		"EVENTWORKER_IDEMPOTENCY_TTL":  c.IdempotencyTTL,
+		"EVENTWORKER_LEASE_TTL":        c.LeaseTTL,
+		"EVENTWORKER_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+	}
+	for _, name := range sortedKeys(positive) {
+		if positive[name] <= 0 {
+			bad("%s: %s must be positive", name, positive[name])
+		}
+	}
+	if c.LeaseTTL > 0 && c.LeaseTTL <= c.HandlerTimeout {
+		bad("EVENTWORKER_LEASE_TTL: %s must be longer than EVENTWORKER_HANDLER_TIMEOUT (%s), or a slow handler's lease expires while it runs", c.LeaseTTL, c.HandlerTimeout)
+	}
+	if c.QuickRetries < 0 {
+		bad("EVENTWORKER_RETRY_QUICK: %d must not be negative", c.QuickRetries)
+	}
+	if c.QuickBackoff < 0 {
+		bad("EVENTWORKER_RETRY_BACKOFF: %s must not be negative", c.QuickBackoff)
+	}
+	for _, d := range c.RetryDelays {
+		if d < time.Second {
+			bad("EVENTWORKER_RETRY_DELAYS: %s is shorter than 1s; use EVENTWORKER_RETRY_QUICK for fast retries", d)
+		}
+	}
+	if c.DeliveryLimit < 1 {
+		bad("EVENTWORKER_DELIVERY_LIMIT: %d must be at least 1", c.DeliveryLimit)
+	}
+	if c.MaxBodyBytes < 1024 {
+		bad("EVENTWORKER_MAX_BODY_BYTES: %d must be at least 1024", c.MaxBodyBytes)
+	}
+	if c.HTTPAddr == "" {
+		bad("EVENTWORKER_HTTP_ADDR: must not be empty (example: :9090)")
+	}
+	return errors.Join(errs...)
+}
+
+// redactURL removes the password from a URL, for messages and `eventworker config`.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

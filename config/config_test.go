@@ -1,0 +1,113 @@
+package config
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaultsAreValid(t *testing.T) {
+	c, err := Load(env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":9090" || c.QueuePrefix != "eventworker" || c.QueueType != QueueQuorum ||
+		c.ShutdownTimeout != 25*time.Second || c.IdempotencyTTL != 7*24*time.Hour || c.MaxBodyBytes != 1<<20 {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+	if c.MaxAttempts() != len(c.RetryDelays)+1 {
+		t.Errorf("MaxAttempts = %d", c.MaxAttempts())
+	}
+}
+
+func TestEnvironmentFlagsAndFiles(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "amqp")
+	if err := os.WriteFile(secret, []byte("amqp://u:s3cret@rabbit:5672/vh\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	RegisterFlags(fs)
+	if err := fs.Parse([]string{"--queue-prefix", "fromflag", "--retry-quick", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(env(map[string]string{
+		"EVENTWORKER_AMQP_URL_FILE":        secret,
+		"EVENTWORKER_QUEUE_PREFIX":         "fromenv",
+		"EVENTWORKER_CONSUMER_CONCURRENCY": "notifications=2, cache=16",
+		"EVENTWORKER_RETRY_DELAYS":         "5s,30s",
+		"EVENTWORKER_QUEUE_TYPE":           "classic",
+	}), fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AMQPURL != "amqp://u:s3cret@rabbit:5672/vh" {
+		t.Errorf("AMQP URL from file: %q", c.AMQPURL)
+	}
+	if c.QueuePrefix != "fromflag" {
+		t.Errorf("flag should override env: %q", c.QueuePrefix)
+	}
+	if c.QuickRetries != 0 {
+		t.Errorf("an explicit 0 must not be replaced by the default: %d", c.QuickRetries)
+	}
+	if c.ConcurrencyOf("cache") != 16 || c.ConcurrencyOf("notifications") != 2 || c.ConcurrencyOf("analytics") != 4 {
+		t.Errorf("concurrency: %+v", c.ConsumerConcurrency)
+	}
+	if len(c.RetryDelays) != 2 || c.RetryDelays[1] != 30*time.Second || c.QueueType != QueueClassic {
+		t.Errorf("retry delays %v, queue type %s", c.RetryDelays, c.QueueType)
+	}
+	var out bytes.Buffer
+	if err := c.Print(&out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "s3cret") || !strings.Contains(out.String(), "EVENTWORKER_AMQP_URL=amqp://u:xxxxx@rabbit:5672/vh") {
+		t.Errorf("Print must redact passwords:\n%s", out.String())
+	}
+}
+
+func TestEveryProblemAtOnce(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"EVENTWORKER_AMQP_URL":        "http://x:pw@host/",
+		"EVENTWORKER_REDIS_URL":       "nonsense",
+		"EVENTWORKER_QUEUE_TYPE":      "stream",
+		"EVENTWORKER_LOG_LEVEL":       "loud",
+		"EVENTWORKER_CONCURRENCY":     "many",
+		"EVENTWORKER_PREFETCH":        "0",
+		"EVENTWORKER_HANDLER_TIMEOUT": "5m",
+		"EVENTWORKER_RETRY_DELAYS":    "10ms",
+		"EVENTWORKER_REDIS_URL_FILE":  "/nonexistent/secret",
+	}), nil)
+	if err == nil {
+		t.Fatal("invalid configuration accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"EVENTWORKER_AMQP_URL: scheme \"http\"", "EVENTWORKER_REDIS_URL and EVENTWORKER_REDIS_URL_FILE are both set",
+		"EVENTWORKER_QUEUE_TYPE", "EVENTWORKER_LOG_LEVEL", "EVENTWORKER_CONCURRENCY: \"many\"",
+		"EVENTWORKER_PREFETCH", "EVENTWORKER_LEASE_TTL", "EVENTWORKER_RETRY_DELAYS: 10ms",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not mention %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "pw@") {
+		t.Errorf("error leaks a password:\n%s", msg)
+	}
+}
+
+func TestMarkdownTableListsEverySetting(t *testing.T) {
+	var b bytes.Buffer
+	if err := MarkdownTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(b.String(), "`"+s.env+"`") {
+			t.Errorf("table misses %s", s.env)
+		}
+	}
+}

@@ -1,0 +1,165 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one configuration item: its variable, flag, default and how to read and print it.
+type setting struct {
+	env    string
+	flag   string
+	def    string
+	help   string
+	secret bool // may come from env+"_FILE"; printed redacted
+	set    func(*Config, string) error
+	get    func(*Config) string
+}
+
+func str(field func(*Config) *string) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error { *field(c) = v; return nil },
+		func(c *Config) string { return *field(c) }
+}
+
+func integer(field func(*Config) *int) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			*field(c) = n
+			return nil
+		}, func(c *Config) string {
+			if *field(c) == 0 {
+				return ""
+			}
+			return strconv.Itoa(*field(c))
+		}
+}
+
+func duration(field func(*Config) *time.Duration) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not a duration (examples: 500ms, 30s, 5m, 168h)", v)
+			}
+			*field(c) = d
+			return nil
+		}, func(c *Config) string {
+			if *field(c) == 0 {
+				return ""
+			}
+			return field(c).String()
+		}
+}
+
+func mk(env, flag, def, help string, secret bool, set func(*Config, string) error, get func(*Config) string) setting {
+	return setting{env: env, flag: flag, def: def, help: help, secret: secret, set: set, get: get}
+}
+
+var settings = func() []setting {
+	var s []setting
+	add := func(st setting) { s = append(s, st) }
+	set, get := str(func(c *Config) *string { return &c.AMQPURL })
+	add(mk("EVENTWORKER_AMQP_URL", "amqp-url", "amqp://guest:guest@localhost:5672/", "RabbitMQ URL (amqp:// or amqps://)", true, set, get))
+	set, get = str(func(c *Config) *string { return &c.RedisURL })
+	add(mk("EVENTWORKER_REDIS_URL", "redis-url", "redis://localhost:6379/0", "Redis URL (redis://, rediss:// or unix://)", true, set, get))
+	set, get = str(func(c *Config) *string { return &c.HTTPAddr })
+	add(mk("EVENTWORKER_HTTP_ADDR", "http-addr", ":9090", "listen address of /metrics, /healthz and /readyz", false, set, get))
+	set, get = str(func(c *Config) *string { return &c.QueuePrefix })
+	add(mk("EVENTWORKER_QUEUE_PREFIX", "queue-prefix", "eventworker", "prefix of every queue name: <prefix>.<consumer>", false, set, get))
+	set, get = str(func(c *Config) *string { return &c.QueueType })
+	add(mk("EVENTWORKER_QUEUE_TYPE", "queue-type", QueueQuorum, "type of the work queues: quorum or classic", false, set, get))
+	set, get = str(func(c *Config) *string { return &c.LogLevel })
+	add(mk("EVENTWORKER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false, set, get))
+	set, get = str(func(c *Config) *string { return &c.RegistryFile })
+	add(mk("EVENTWORKER_REGISTRY_FILE", "registry", "", "registry.yaml to use instead of the embedded one", false, set, get))
+	set, get = str(func(c *Config) *string { return &c.CachePrefix })
+	add(mk("EVENTWORKER_CACHE_PREFIX", "cache-prefix", "", "prefix P of every Redis key the worker reads or writes", false, set, get))
+	iset, iget := integer(func(c *Config) *int { return &c.Concurrency })
+	add(mk("EVENTWORKER_CONCURRENCY", "concurrency", "4", "messages of one consumer's queue handled at once", false, iset, iget))
+	add(mk("EVENTWORKER_CONSUMER_CONCURRENCY", "consumer-concurrency", "", "per-consumer override, e.g. notifications=2,cache=16", false, setConsumerConcurrency, getConsumerConcurrency))
+	iset, iget = integer(func(c *Config) *int { return &c.Prefetch })
+	add(mk("EVENTWORKER_PREFETCH", "prefetch", "16", "unacknowledged messages RabbitMQ sends to each consumer channel", false, iset, iget))
+	dset, dget := duration(func(c *Config) *time.Duration { return &c.HandlerTimeout })
+	add(mk("EVENTWORKER_HANDLER_TIMEOUT", "handler-timeout", "30s", "deadline of one handler run", false, dset, dget))
+	iset, iget = integer(func(c *Config) *int { return &c.QuickRetries })
+	add(mk("EVENTWORKER_RETRY_QUICK", "retry-quick", "3", "in-process retries of a transient failure before a durable retry", false, iset, iget))
+	dset, dget = duration(func(c *Config) *time.Duration { return &c.QuickBackoff })
+	add(mk("EVENTWORKER_RETRY_BACKOFF", "retry-backoff", "200ms", "first in-process backoff; doubles per try, with jitter", false, dset, dget))
+	add(mk("EVENTWORKER_RETRY_DELAYS", "retry-delays", "10s,1m,10m,1h", "durable retry delays (TTL retry queues); then the dead-letter queue", false, setRetryDelays, getRetryDelays))
+	iset, iget = integer(func(c *Config) *int { return &c.DeliveryLimit })
+	add(mk("EVENTWORKER_DELIVERY_LIMIT", "delivery-limit", "20", "quorum x-delivery-limit: redeliveries (crashes) before RabbitMQ dead-letters", false, iset, iget))
+	dset, dget = duration(func(c *Config) *time.Duration { return &c.IdempotencyTTL })
+	add(mk("EVENTWORKER_IDEMPOTENCY_TTL", "idempotency-ttl", "168h", "how long a handled event_id is remembered per consumer", false, dset, dget))
+	dset, dget = duration(func(c *Config) *time.Duration { return &c.LeaseTTL })
+	add(mk("EVENTWORKER_LEASE_TTL", "lease-ttl", "2m", "processing lease of an event; longer than the handler timeout", false, dset, dget))
+	dset, dget = duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })
+	add(mk("EVENTWORKER_SHUTDOWN_TIMEOUT", "shutdown-timeout", "25s", "deadline for in-flight handlers on SIGTERM", false, dset, dget))
+	iset, iget = integer(func(c *Config) *int { return &c.MaxBodyBytes })
+	add(mk("EVENTWORKER_MAX_BODY_BYTES", "max-body-bytes", "1048576", "larger bodies are dead-lettered unparsed", false, iset, iget))
+	return s
+}()
+
+func setConsumerConcurrency(c *Config, v string) error {
+	m := map[string]int{}
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, num, ok := strings.Cut(part, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(num))
+		if !ok || err != nil || strings.TrimSpace(name) == "" {
+			return fmt.Errorf("%q is not consumer=number", part)
+		}
+		m[strings.TrimSpace(name)] = n
+	}
+	c.ConsumerConcurrency = m
+	return nil
+}
+
+func getConsumerConcurrency(c *Config) string {
+	var parts []string
+	for _, k := range sortedKeys(c.ConsumerConcurrency) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, c.ConsumerConcurrency[k]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func setRetryDelays(c *Config, v string) error {
+	var ds []time.Duration
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		d, err := time.ParseDuration(part)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (example: 10s,1m,10m)", part)
+		}
+		ds = append(ds, d)
+	}
+	c.RetryDelays = ds
+	return nil
+}
+
+func getRetryDelays(c *Config) string {
+	parts := make([]string, len(c.RetryDelays))
+	for i, d := range c.RetryDelays {
+		parts[i] = d.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
