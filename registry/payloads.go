@@ -31,12 +31,12 @@ type OrderCreatedItem struct {
 
 // orderCreatedV1 is order.created version 1 as it travels: money in major units.
 type orderCreatedV1 struct {
-	OrderID       string `json:"order_id"`
-	CustomerID    string `json:"customer_id"`
-	CustomerEmail string `json:"customer_email"`
-	CustomerName  string `json:"customer_name,omitempty"`
+	OrderID       string  `json:"order_id"`
+	CustomerID    string  `json:"customer_id"`
+	CustomerEmail string  `json:"customer_email"`
+	CustomerName  string  `json:"customer_name,omitempty"`
 	Amount        Decimal `json:"amount"`
-	Currency      string `json:"currency"`
+	Currency      string  `json:"currency"`
 	Items         []struct {
 		ProductID string  `json:"product_id"`
 		Name      string  `json:"name,omitempty"`

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit statuses, the same for every command.
+const (
+	exitOK    = 0 // success
+	exitFail  = 1 // the command ran and found a problem, or could not do its work
+	exitUsage = 2 // the command line was wrong: unknown command or flag, wrong arguments
+)
+
+// env is what a command may touch of the outside world; tests replace it.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+func osEnv(stdout, stderr io.Writer) *env {
+	return &env{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+}
+
+// fail reports that the command at path could not do its work and returns exitFail.
+func (e *env) fail(path string, err error) int {
+	fmt.Fprintf(e.stderr, "%s: %v\n", path, err)
+	return exitFail
+}
+
+// usageError reports a mistake in the command line with a hint where to look, and returns
+// exitUsage.
+func (e *env) usageError(path, format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "%s: %s\nRun '%s --help' for usage.\n", path, fmt.Sprintf(format, args...), path)
+	return exitUsage
+}
