@@ -1,0 +1,130 @@
+package publisher
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/registry"
+)
+
+// Defaults applied by Config.setDefaults.
+const (
+	DefaultConfirmTimeout = 5 * time.Second
+	DefaultChannels       = 4
+	DefaultConnectionName = "eventworker-publisher"
+)
+
+// maxProducer is the envelope schema's limit for producer, which is also sent as AMQP's app_id
+// (a short string of at most 255 bytes).
+const maxProducer = 128
+
+// Config configures a Publisher. Zero values take the defaults noted on each field.
+type Config struct {
+	// URL is the AMQP URL of the broker, e.g. amqp://user:pass@host:5672/vhost. New requires
+	// it; NewWithPublisher ignores it.
+	URL string
+	// Exchange is the topic exchange to publish to; default: the registry's Exchange(), "events".
+	Exchange string
+	// Producer is the name of the producing service, sent as the envelope's producer and as the
+	// AMQP app_id; empty leaves both out.
+	Producer string
+	// Registry validates every event before it is sent; default: registry.Default().
+	Registry *registry.Registry
+	// ConfirmTimeout bounds the wait for the broker's publisher confirm; default 5s.
+	ConfirmTimeout time.Duration
+	// Channels is the size of the pool of confirm-mode channels, the number of publishes in
+	// flight at once; default 4.
+	Channels int
+	// ConnectionName is the connection_name client property, shown by the broker's tools;
+	// default: Producer, or "eventworker-publisher" when that is empty too.
+	ConnectionName string
+	// Logger receives connection events (close, redial, retry); default: discard.
+	Logger *slog.Logger
+}
+
+// setDefaults fills the zero fields. A default registry that fails to load is left nil for
+// Validate to report.
+func (c *Config) setDefaults() {
+	if c.Registry == nil {
+		if r, err := registry.Default(); err == nil {
+			c.Registry = r
+		}
+	}
+	if c.Exchange == "" && c.Registry != nil {
+		c.Exchange = c.Registry.Exchange()
+	}
+	if c.ConfirmTimeout == 0 {
+		c.ConfirmTimeout = DefaultConfirmTimeout
+	}
+	if c.Channels == 0 {
+		c.Channels = DefaultChannels
+	}
+	if c.ConnectionName == "" {
+		c.ConnectionName = c.Producer
+	}
+	if c.ConnectionName == "" {
+		c.ConnectionName = DefaultConnectionName
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports every problem of the config at once; the error matches ErrInvalidConfig. An
+// empty URL is New's concern, not Validate's, since NewWithPublisher needs none.
+func (c Config) Validate() error {
+	var problems []error
+	if c.URL != "" {
+		if err := validateURL(c.URL); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if c.Registry == nil {
+		_, err := registry.Default()
+		problems = append(problems, fmt.Errorf("registry: none given and the embedded one does not load: %w", err))
+	}
+	if c.Exchange == "" {
+		problems = append(problems, errors.New("exchange: empty"))
+	}
+	if len(c.Producer) > maxProducer {
+		problems = append(problems, fmt.Errorf("producer: %d bytes, the envelope allows at most %d", len(c.Producer), maxProducer))
+	}
+	if c.ConfirmTimeout <= 0 {
+		problems = append(problems, fmt.Errorf("confirm timeout: %s, must be positive", c.ConfirmTimeout))
+	}
+	if c.Channels < 1 {
+		problems = append(problems, fmt.Errorf("channels: %d, the pool needs at least 1", c.Channels))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
+	}
+	return nil
+}
+
+// validateURL checks an AMQP URL without echoing it: url.Parse's errors quote the whole URL,
+// password included.
+func validateURL(raw string) error {
+	_, err := amqp.ParseURI(raw)
+	if err == nil {
+		return nil
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	return fmt.Errorf("url: not a valid AMQP URL: %w", err)
+}
+
+// redactURL renders an AMQP URL for logs and errors, password masked.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

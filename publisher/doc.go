@@ -1,0 +1,24 @@
+// Package publisher is how Go producers put events on the shop's event bus.
+//
+// A Publisher fills the envelope of an event (a UUID v4 event_id, occurred_at now in RFC 3339
+// UTC, the latest version the registry defines, the producer's name, and correlation and
+// causation ids from the event or from the context), validates the body with the registry before
+// anything leaves the process, and sends it.
+//
+// Over AMQP (New) it talks to RabbitMQ directly with amqp091-go: it declares the topic exchange
+// with exactly the flags of Kombu's Exchange("events", type="topic"), publishes each event
+// persistent and mandatory with the event type as routing key, and waits for the broker's
+// publisher confirm, so that a nil error means the broker has the message and routed it to at
+// least one queue. An unroutable event (no queue bound for its type) is an ErrUnroutable error,
+// never a silent loss. A pool of confirm-mode channels serves concurrent callers; a connection
+// that the broker closed or that dropped is dialled again on the next Publish, and a publish that
+// the dropped connection took with it is sent once more on the new one (consumers deduplicate by
+// event_id).
+//
+// In process (NewWithPublisher) it hands the same validated body to any Watermill
+// message.Publisher, such as gochannel's, with the event type as topic and the event_id as the
+// message UUID.
+//
+// The typed helpers (OrderCreated, ProductCreated, ...) publish one event of each type of the
+// contract from its registry payload.
+package publisher
