@@ -1,0 +1,57 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/eventworker/eventworker/registry"
+)
+
+// Handler turns validated events into effects for one consumer of the registry.
+//
+// Handle is called at least once per event; the worker skips events it has already seen done,
+// but a crash between the effect and the record can repeat one, so effects should be idempotent.
+// An error is transient (retried with backoff, then dead-lettered) unless wrapped with Permanent;
+// an error wrapping ErrSuppressed acknowledges the event as deliberately not acted on.
+type Handler interface {
+	// Consumer is the consumer name in registry.yaml whose queue this handler drains.
+	Consumer() string
+	// Handle applies the event's effect. ctx carries the per-consumer timeout.
+	Handle(ctx context.Context, ev *registry.Event) error
+}
+
+// ErrSuppressed marks an event that was deliberately not acted on (an email to a suspended
+// tenant's customer, say): it is acknowledged and counted, never retried.
+var ErrSuppressed = errors.New("suppressed")
+
+// permanentError marks an error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as permanent: the event is dead-lettered at once, without retries.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err, or an error it wraps, was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// Func adapts a function to a Handler, for tests and small consumers.
+type Func struct {
+	Name string
+	Fn   func(ctx context.Context, ev *registry.Event) error
+}
+
+// Consumer implements Handler.
+func (f Func) Consumer() string { return f.Name }
+
+// Handle implements Handler.
+func (f Func) Handle(ctx context.Context, ev *registry.Event) error { return f.Fn(ctx, ev) }

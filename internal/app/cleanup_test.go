@@ -1,0 +1,34 @@
+package app
+
+import (
+	"testing"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/internal/broker"
+)
+
+// deleteQueues removes what a test's worker declared under its private prefix.
+func deleteQueues(t *testing.T, url, prefix string, consumers []string, cfg *config.Config) {
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return
+	}
+	for _, c := range consumers {
+		n := broker.Names{Prefix: prefix, Consumer: c}
+		qs := []string{n.Work(), n.DeadLetter()}
+		for _, d := range cfg.RetryDelays {
+			qs = append(qs, n.Retry(d))
+		}
+		for _, q := range qs {
+			_, _ = ch.QueueDelete(q, false, false, false)
+		}
+	}
+}

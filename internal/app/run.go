@@ -1,0 +1,101 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/handlers"
+	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/internal/health"
+	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/version"
+	"github.com/eventworker/eventworker/internal/worker"
+	"github.com/eventworker/eventworker/registry"
+)
+
+// Run starts the worker with cfg and the handlers of handlers.All, and blocks until ctx ends
+// (SIGTERM or SIGINT) and the worker has shut down gracefully.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	return RunWith(ctx, cfg, log, handlers.All(handlers.Deps{Logger: log}))
+}
+
+// RunWith is Run with the handlers given, for tests.
+func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, hs []handlers.Handler) error {
+	reg, err := LoadRegistry(cfg.RegistryFile)
+	if err != nil {
+		return err
+	}
+	if problems := reg.Lint(); len(problems) > 0 {
+		return fmt.Errorf("registry does not pass lint: %w", errors.Join(problems...))
+	}
+
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+
+	promReg := metrics.NewRegistry()
+	m := metrics.New(promReg)
+	m.SetBuildInfo(version.Current(), version.Revision(), runtime.Version())
+
+	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second)
+	defer confirmer.Close()
+
+	w, err := worker.New(worker.Deps{
+		Config: cfg, Registry: reg, Handlers: hs,
+		Dedupe:    idempotency.New(rdb, cfg.CachePrefix, cfg.IdempotencyTTL, cfg.LeaseTTL),
+		Confirmer: confirmer, Metrics: m, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+
+	srv := health.New(cfg.HTTPAddr, promReg,
+		health.Check{Name: "rabbitmq", Fn: w.Ready},
+		health.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+	)
+	srv.OnReady = func(ready bool) { m.Ready.Set(boolFloat(ready)) }
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("eventworker starting", "version", version.Current(), "http_addr", cfg.HTTPAddr,
+		"queue_prefix", cfg.QueuePrefix, "consumers", strings.Join(reg.Consumers(), ","))
+
+	// Readiness turns false the moment shutdown begins, before consumption stops; the
+	// listener itself goes last, so probes and scrapes see the drain.
+	stop := context.AfterFunc(ctx, srv.SetDraining)
+	defer stop()
+	runErr := w.Run(ctx)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "error", err.Error())
+	}
+	return runErr
+}
+
+// LoadRegistry loads the embedded registry, or the file named in EVENTWORKER_REGISTRY_FILE.
+func LoadRegistry(path string) (*registry.Registry, error) {
+	if path == "" {
+		return registry.Default()
+	}
+	return registry.LoadFile(path)
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

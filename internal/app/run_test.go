@@ -1,0 +1,134 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/handlers"
+	"github.com/eventworker/eventworker/internal/testenv"
+	"github.com/eventworker/eventworker/registry"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// privateRedis starts a redis-server of its own, so that stopping it harms no other test.
+func privateRedis(t *testing.T) (addr string, start, stop func()) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		testenv.Unavailable(t, "redis-server binary: %v", err)
+	}
+	port := freePort(t)
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	var cmd *exec.Cmd
+	start = func() {
+		cmd = exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("private redis-server did not start")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	stop = func() {
+		if cmd != nil && cmd.Process != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			cmd = nil
+		}
+	}
+	start()
+	t.Cleanup(stop)
+	return addr, start, stop
+}
+
+func readyz(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestReadinessFollowsRedis(t *testing.T) {
+	amqpURL := testenv.AMQPURL(t)
+	redisAddr, startRedis, stopRedis := privateRedis(t)
+	name := testenv.Name("ewapp")
+	cfg := config.Default()
+	cfg.AMQPURL = amqpURL
+	cfg.RedisURL = "redis://" + redisAddr
+	cfg.QueuePrefix = name
+	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg.ShutdownTimeout = 5 * time.Second
+
+	reg, err := registry.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hs []handlers.Handler
+	for _, c := range reg.Consumers() {
+		hs = append(hs, handlers.Func{Name: c, Fn: func(context.Context, *registry.Event) error { return nil }})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- RunWith(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), hs) }()
+	t.Cleanup(func() { deleteQueues(t, amqpURL, name, reg.Consumers(), cfg) })
+
+	url := "http://" + cfg.HTTPAddr + "/readyz"
+	waitStatus := func(want int, contains string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			code, body := readyz(url)
+			if code == want && strings.Contains(body, contains) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("readyz: got %d %q, want %d containing %q", code, body, want, contains)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitStatus(http.StatusOK, "")
+	stopRedis()
+	waitStatus(http.StatusServiceUnavailable, "redis")
+	startRedis()
+	waitStatus(http.StatusOK, "")
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after shutdown")
+	}
+}

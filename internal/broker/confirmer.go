@@ -1,0 +1,152 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Errors of Confirmer.Publish.
+var (
+	// ErrUnroutable: the broker returned the message because no queue matched its routing key.
+	ErrUnroutable = errors.New("message unroutable: no queue is bound for its routing key")
+	// ErrNacked: the broker refused the message.
+	ErrNacked = errors.New("broker nacked the message")
+)
+
+// Confirmer publishes on its own connection and waits for the broker's confirm of every
+// message, so a retry or dead letter is safely stored before the original is acknowledged. It
+// reconnects lazily after a connection loss. Publishes are serialised: they are rare.
+type Confirmer struct {
+	url     string
+	name    string
+	timeout time.Duration
+
+	mu      sync.Mutex
+	conn    *amqp.Connection
+	ch      *amqp.Channel
+	returns chan amqp.Return
+}
+
+// NewConfirmer returns a Confirmer for the broker at url; name is the connection name the
+// management UI shows. It connects on first use.
+func NewConfirmer(url, name string, timeout time.Duration) *Confirmer {
+	return &Confirmer{url: url, name: name, timeout: timeout}
+}
+
+func (c *Confirmer) connect() error {
+	if c.ch != nil && !c.ch.IsClosed() && c.conn != nil && !c.conn.IsClosed() {
+		return nil
+	}
+	c.closeLocked()
+	cfg := amqp.Config{Properties: amqp.Table{"connection_name": c.name}, Dial: amqp.DefaultDial(10 * time.Second)}
+	conn, err := amqp.DialConfig(c.url, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to RabbitMQ: %w", err)
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("open channel: %w", err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("enable publisher confirms: %w", err)
+	}
+	c.conn, c.ch = conn, ch
+	c.returns = ch.NotifyReturn(make(chan amqp.Return, 1))
+	return nil
+}
+
+// Publish sends p and waits for its confirm. mandatory makes an unroutable message an error.
+func (c *Confirmer) Publish(ctx context.Context, exchange, key string, p amqp.Publishing) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var err error
+	for try := 0; try < 2; try++ {
+		if err = c.connect(); err != nil {
+			continue
+		}
+		if err = c.publishLocked(ctx, exchange, key, p); err == nil || errors.Is(err, ErrUnroutable) || errors.Is(err, ErrNacked) || ctx.Err() != nil {
+			return err
+		}
+		// The connection may have died under us: reconnect once and publish again; a
+		// duplicate is harmless, consumers dedupe by event_id.
+		c.closeLocked()
+	}
+	return err
+}
+
+func (c *Confirmer) publishLocked(ctx context.Context, exchange, key string, p amqp.Publishing) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	dc, err := c.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, true, false, p)
+	if err != nil {
+		return fmt.Errorf("publish to %q with key %q: %w", exchange, key, err)
+	}
+	ok, err := dc.WaitContext(ctx)
+	if err != nil {
+		return fmt.Errorf("wait for confirm of %q: %w", key, err)
+	}
+	// The broker sends basic.return before the ack, and the client hands it over before the
+	// confirm, so the return of this message, if any, is already there.
+	select {
+	case r := <-c.returns:
+		return fmt.Errorf("publish to %q with key %q: %w (%s)", exchange, key, ErrUnroutable, r.ReplyText)
+	default:
+	}
+	if !ok {
+		return fmt.Errorf("publish to %q with key %q: %w", exchange, key, ErrNacked)
+	}
+	return nil
+}
+
+// Inspect returns a queue's message and consumer counts without declaring it.
+func (c *Confirmer) Inspect(queue string) (amqp.Queue, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.connect(); err != nil {
+		return amqp.Queue{}, err
+	}
+	// A passive declare of a missing queue closes its channel: use a throwaway one.
+	ch, err := c.conn.Channel()
+	if err != nil {
+		return amqp.Queue{}, fmt.Errorf("open channel: %w", err)
+	}
+	defer ch.Close()
+	q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	if err != nil {
+		return amqp.Queue{}, fmt.Errorf("inspect queue %s: %w", queue, err)
+	}
+	return q, nil
+}
+
+// Connection returns the underlying connection, connecting if needed, for tools that need
+// their own channels (the dlq command).
+func (c *Confirmer) Connection() (*amqp.Connection, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.connect(); err != nil {
+		return nil, err
+	}
+	return c.conn, nil
+}
+
+// Close closes the connection.
+func (c *Confirmer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked()
+	return nil
+}
+
+func (c *Confirmer) closeLocked() {
+	if c.conn != nil {
+		_ = c.conn.Close()
+	}
+	c.conn, c.ch, c.returns = nil, nil, nil
+}

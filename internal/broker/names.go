@@ -1,0 +1,20 @@
+package broker
+
+import "time"
+
+// Names derives the queue names of one consumer from the queue prefix.
+type Names struct {
+	Prefix   string
+	Consumer string
+}
+
+// Work is the consumer's work queue, bound to the events exchange: <prefix>.<consumer>.
+func (n Names) Work() string { return n.Prefix + "." + n.Consumer }
+
+// Retry is the TTL queue that holds a message for delay before it dead-letters back to the work
+// queue. The delay is part of the name, so that changing the configured delays declares new
+// queues instead of failing on the old ones' arguments.
+func (n Names) Retry(delay time.Duration) string { return n.Work() + ".retry." + delay.String() }
+
+// DeadLetter is the consumer's dead-letter queue: <prefix>.<consumer>.dlq.
+func (n Names) DeadLetter() string { return n.Work() + ".dlq" }

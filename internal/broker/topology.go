@@ -1,0 +1,89 @@
+package broker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Topology declares what one consumer needs: the events exchange exactly as Kombu declares it,
+// the work queue bound with every routing key the registry maps to the consumer, one TTL retry
+// queue per delay, and the dead-letter queue. It is Watermill's TopologyBuilder, so it runs again
+// on every reconnect; every declaration is idempotent.
+type Topology struct {
+	Exchange      string
+	Prefix        string
+	QueueType     string // "quorum" or "classic"
+	DeliveryLimit int
+	RetryDelays   []time.Duration
+	// Bindings maps each consumer to the routing keys (event types) its queue is bound with.
+	Bindings map[string][]string
+}
+
+// Declare declares the consumer's exchange, queues and bindings on ch.
+func (t *Topology) Declare(ch *amqp.Channel, consumer string) error {
+	keys, ok := t.Bindings[consumer]
+	if !ok {
+		return fmt.Errorf("topology: no bindings for consumer %q", consumer)
+	}
+	n := Names{Prefix: t.Prefix, Consumer: consumer}
+	if err := DeclareExchange(ch, t.Exchange); err != nil {
+		return err
+	}
+	if _, err := ch.QueueDeclare(n.DeadLetter(), true, false, false, false, amqp.Table{"x-queue-type": t.QueueType}); err != nil {
+		return fmt.Errorf("declare dead-letter queue %s: %w", n.DeadLetter(), err)
+	}
+	work := amqp.Table{
+		"x-queue-type":              t.QueueType,
+		"x-dead-letter-exchange":    "",
+		"x-dead-letter-routing-key": n.DeadLetter(),
+	}
+	if t.QueueType == "quorum" {
+		// A message whose handler crashes the worker again and again is dead-lettered by the
+		// broker after this many deliveries instead of looping forever.
+		work["x-delivery-limit"] = int64(t.DeliveryLimit)
+	}
+	if _, err := ch.QueueDeclare(n.Work(), true, false, false, false, work); err != nil {
+		return fmt.Errorf("declare work queue %s: %w (a queue declared earlier with other arguments must be deleted or migrated first)", n.Work(), err)
+	}
+	for _, key := range keys {
+		if err := ch.QueueBind(n.Work(), key, t.Exchange, false, nil); err != nil {
+			return fmt.Errorf("bind %s to %s with %s: %w", n.Work(), t.Exchange, key, err)
+		}
+	}
+	for _, d := range t.RetryDelays {
+		args := amqp.Table{
+			"x-queue-type":              "classic",
+			"x-message-ttl":             d.Milliseconds(),
+			"x-dead-letter-exchange":    "",
+			"x-dead-letter-routing-key": n.Work(),
+		}
+		if _, err := ch.QueueDeclare(n.Retry(d), true, false, false, false, args); err != nil {
+			return fmt.Errorf("declare retry queue %s: %w", n.Retry(d), err)
+		}
+	}
+	return nil
+}
+
+// DeclareExchange declares the topic exchange with Kombu's defaults for Exchange(name,
+// type="topic"): durable, not auto-delete, not internal, no arguments. Any other flags make
+// RabbitMQ refuse whichever side declares second.
+func DeclareExchange(ch *amqp.Channel, name string) error {
+	if err := ch.ExchangeDeclare(name, "topic", true, false, false, false, nil); err != nil {
+		return fmt.Errorf("declare exchange %s (topic, durable): %w", name, err)
+	}
+	return nil
+}
+
+// BuildTopology implements Watermill's TopologyBuilder; the subscription topic is the consumer.
+func (t *Topology) BuildTopology(ch *amqp.Channel, params wamqp.BuildTopologyParams, _ wamqp.Config, _ watermill.LoggerAdapter) error {
+	return t.Declare(ch, params.Topic)
+}
+
+// ExchangeDeclare implements Watermill's TopologyBuilder.
+func (t *Topology) ExchangeDeclare(ch *amqp.Channel, name string, _ wamqp.Config) error {
+	return DeclareExchange(ch, name)
+}

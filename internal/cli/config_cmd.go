@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/eventworker/eventworker/config"
+)
+
+// runConfig prints the effective configuration, passwords redacted, or the README's table.
+func runConfig(_ context.Context, e *env, path string, args []string) int {
+	f := newFlags(path, "Usage: "+path+" [flags] [--markdown]\n\n"+
+		"Prints the effective configuration (environment, *_FILE secrets and flags applied), one\n"+
+		"VAR=value a line, with passwords redacted; invalid configuration is reported with every\n"+
+		"problem at once. --markdown prints the table of every setting instead.")
+	markdown := f.Bool("markdown", false, "print the table of settings, as README.md has it")
+	config.RegisterFlags(f.FlagSet)
+	rest, status, ok := f.parse(e, args)
+	if !ok {
+		return status
+	}
+	if status, ok := f.noArgs(e, rest); !ok {
+		return status
+	}
+	if *markdown {
+		if err := config.MarkdownTable(e.stdout); err != nil {
+			return e.fail(path, err)
+		}
+		return exitOK
+	}
+	cfg, err := config.Load(e.getenv, f.FlagSet)
+	if err != nil {
+		return e.fail(path, err)
+	}
+	if err := cfg.Print(e.stdout); err != nil {
+		return e.fail(path, err)
+	}
+	return exitOK
+}

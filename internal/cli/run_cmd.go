@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/internal/app"
+)
+
+const runUsage = `Runs the worker: one durable queue per consumer of the registry, bound to the events exchange
+with the routing keys registry.yaml maps to it; retries, dead letters, idempotency, and one HTTP
+listener with /metrics, /healthz and /readyz. Stops gracefully on SIGTERM or SIGINT.
+
+Configuration comes from EVENTWORKER_* environment variables (secrets also from *_FILE);
+flags override them. 'eventworker config' prints the effective configuration.`
+
+// runRun starts the daemon.
+func runRun(ctx context.Context, e *env, path string, args []string) int {
+	f := newFlags(path, "Usage: "+path+" [flags]\n\n"+runUsage)
+	config.RegisterFlags(f.FlagSet)
+	rest, status, ok := f.parse(e, args)
+	if !ok {
+		return status
+	}
+	if status, ok := f.noArgs(e, rest); !ok {
+		return status
+	}
+	cfg, err := config.Load(e.getenv, f.FlagSet)
+	if err != nil {
+		return e.fail(path, err)
+	}
+	log := newLogger(e, cfg.LogLevel)
+	if err := app.Run(ctx, cfg, log); err != nil {
+		log.Error("eventworker stopped", "error", err.Error())
+		return e.fail(path, err)
+	}
+	return exitOK
+}
+
+// newLogger returns the slog JSON logger every command that logs uses, on stderr.
+func newLogger(e *env, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
+	w := e.stderr
+	if w == nil {
+		w = os.Stderr
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv}))
+}

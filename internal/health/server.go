@@ -1,0 +1,133 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// DefaultCheckTimeout bounds each readiness check unless CheckTimeout is changed.
+const DefaultCheckTimeout = time.Second
+
+// Server serves /metrics, /healthz and /readyz. Set its exported fields before Start or the
+// first request; its methods are safe for concurrent use.
+type Server struct {
+	// OnReady, if set, receives every /readyz result, and false on SetDraining and Shutdown,
+	// e.g. to mirror readiness in a gauge. Concurrent probes call it concurrently.
+	OnReady func(ready bool)
+	// CheckTimeout bounds each check of /readyz; New sets DefaultCheckTimeout.
+	CheckTimeout time.Duration
+
+	addr     string
+	checks   []Check
+	handler  http.Handler
+	draining atomic.Bool
+
+	mu      sync.Mutex
+	srv     *http.Server
+	ln      net.Listener
+	served  chan error // Serve's result, once it returned
+	stopped bool
+}
+
+// New returns a server that will listen on addr (host:port, e.g. ":9090"), expose gatherer's
+// metrics and be ready while every check passes.
+func New(addr string, gatherer prometheus.Gatherer, checks ...Check) *Server {
+	s := &Server{CheckTimeout: DefaultCheckTimeout, addr: addr, checks: checks}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeText(w, http.StatusOK, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	s.handler = mux
+	return s
+}
+
+// Handler returns the server's routes, for tests and for mounting elsewhere.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// SetDraining makes /readyz answer 503 from now on, so load balancers and orchestrators stop
+// counting on this worker while it finishes its work. /healthz and /metrics keep serving.
+func (s *Server) SetDraining() {
+	s.draining.Store(true)
+	s.report(false)
+}
+
+// Start listens on the server's address and serves in a goroutine until Shutdown. ctx bounds
+// only the listening: cancelling it later does not stop the server, so probes and scrapes can
+// watch a drain to its end. A taken port is an error naming the address.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return ErrAlreadyStarted
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("listen for /metrics, /healthz and /readyz on %s: %w", s.addr, err)
+	}
+	// WriteTimeout leaves room for /readyz's checks and a large /metrics answer.
+	s.srv = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      s.CheckTimeout + 30*time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	s.ln = ln
+	s.served = make(chan error, 1)
+	go func(srv *http.Server, served chan<- error) {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		served <- err
+	}(s.srv, s.served)
+	return nil
+}
+
+// Addr returns the address the server listens on once started (with the port chosen for
+// ":0"), else the configured address.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return s.ln.Addr().String()
+	}
+	return s.addr
+}
+
+// Shutdown marks the server draining, stops accepting connections and waits, within ctx, for
+// the requests in progress. It returns an error if ctx ended first or if serving had failed.
+// Shutdown of a server never started, or already shut down, returns nil.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.SetDraining()
+	s.mu.Lock()
+	srv, served := s.srv, s.served
+	if srv == nil || s.stopped {
+		s.mu.Unlock()
+		return nil
+	}
+	s.stopped = true
+	s.mu.Unlock()
+	addr := s.Addr()
+	if err := srv.Shutdown(ctx); err != nil {
+		// Out of time: cut the connections still open rather than leak them.
+		_ = srv.Close()
+		return fmt.Errorf("shut down the HTTP server on %s: %w", addr, err)
+	}
+	if err := <-served; err != nil {
+		return fmt.Errorf("serve HTTP on %s: %w", addr, err)
+	}
+	return nil
+}

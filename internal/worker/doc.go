@@ -1,0 +1,6 @@
+// Package worker runs the registry-driven consumer: one queue per consumer of registry.yaml,
+// drained by a Watermill router over watermill-amqp v3, every message through one pipeline
+// (validate → idempotency → handler under a timeout → ack), transient failures retried in the
+// process and then through TTL retry queues, permanent ones dead-lettered with their reason, and
+// a graceful shutdown that lets in-flight handlers finish and be acknowledged.
+package worker

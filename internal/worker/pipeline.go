@@ -1,0 +1,259 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/handlers"
+	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/registry"
+)
+
+// confirmPublisher stores a message in a queue and returns once the broker confirmed it.
+type confirmPublisher interface {
+	Publish(ctx context.Context, exchange, key string, p amqp.Publishing) error
+}
+
+// deduper records which events a consumer has handled, across replicas.
+type deduper interface {
+	Begin(ctx context.Context, consumer, eventID string) (idempotency.State, *idempotency.Lease, error)
+}
+
+// maxReasonBytes keeps a dead letter's reason header well below the AMQP frame size.
+const maxReasonBytes = 4096
+
+// pipeline is what every message of one consumer goes through.
+type pipeline struct {
+	consumer string
+	handler  handlers.Handler
+	reg      *registry.Registry
+	dedupe   deduper
+	out      confirmPublisher
+	m        *metrics.Metrics
+	names    broker.Names
+	cfg      *config.Config
+	log      *slog.Logger
+	gate     *gate
+}
+
+// handle is the Watermill handler. It returns nil once the message is acknowledged-worthy (done,
+// retried durably or dead-lettered) and an error only when neither could be stored, so Watermill
+// nacks and the broker redelivers: nothing is acknowledged without its outcome being safe.
+func (p *pipeline) handle(msg *message.Message) error {
+	if !p.gate.enter() {
+		return errDraining
+	}
+	defer p.gate.leave()
+	p.m.InFlight.WithLabelValues(p.consumer).Inc()
+	defer p.m.InFlight.WithLabelValues(p.consumer).Dec()
+
+	// Router.Close cancels the message's context; what we started must still be able to finish,
+	// be recorded and be acknowledged.
+	ctx := context.WithoutCancel(msg.Context())
+	d := delivery{msg: msg, rk: msg.Metadata.Get(broker.MetaRoutingKey)}
+	d.attempts, _ = strconv.Atoi(msg.Metadata.Get(broker.MetaAttempts))
+	log := p.log.With("consumer", p.consumer, "attempt", d.attempts+1, "routing_key", d.rk)
+
+	if len(msg.Payload) > p.cfg.MaxBodyBytes {
+		reason := fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes (EVENTWORKER_MAX_BODY_BYTES); not parsed", len(msg.Payload), p.cfg.MaxBodyBytes)
+		return p.reject(ctx, log.With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", ""), d, reason)
+	}
+	ev, err := p.reg.Validate(d.rk, msg.Payload)
+	if err != nil {
+		var verr *registry.ValidationError
+		reason := err.Error()
+		claimed := log.With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", "")
+		if errors.As(err, &verr) {
+			reason = verr.Reason()
+			claimed = log.With("event_id", verr.EventID, "event_type", verr.EventType, "tenant_id", "")
+		}
+		return p.reject(ctx, claimed, d, "invalid event: "+reason)
+	}
+	d.ev = ev
+	log = log.With("event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID)
+	if !slices.Contains(p.reg.ConsumersOf(ev.Type), p.consumer) {
+		// A binding left over from an older registry.yaml routes it here.
+		return p.reject(ctx, log, d, fmt.Sprintf("consumer %s does not handle %s in this registry (a stale queue binding?)", p.consumer, ev.Type))
+	}
+	if d.attempts == 0 {
+		p.m.EventsReceived.WithLabelValues(ev.Type, strconv.Itoa(ev.Version)).Inc()
+	}
+
+	state, lease, err := p.dedupe.Begin(ctx, p.consumer, ev.ID)
+	switch {
+	case err != nil:
+		// Redis is down: no effect without its record. Retry later without spending an attempt.
+		log.Warn("idempotency store unavailable; retrying later", "error", err.Error())
+		return p.retry(ctx, log, d, d.attempts, fmt.Errorf("idempotency store: %w", err))
+	case state == idempotency.StateDone:
+		p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeDuplicate).Inc()
+		log.Info("duplicate event skipped: already handled")
+		return nil
+	case state == idempotency.StateHeld:
+		log.Info("event is being handled elsewhere; retrying later")
+		return p.retry(ctx, log, d, d.attempts, errors.New("held by a live lease of another worker"))
+	}
+
+	herr := p.runHandler(ctx, ev)
+	switch {
+	case herr == nil, errors.Is(herr, handlers.ErrSuppressed):
+		if err := lease.Complete(ctx); err != nil {
+			// The effect happened; acknowledging is right. A redelivery may repeat it.
+			log.Warn("handled, but the done marker was not stored", "error", err.Error())
+		}
+		p.m.Lag.WithLabelValues(ev.Type).Observe(time.Since(ev.OccurredAt).Seconds())
+		if herr != nil {
+			p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeSuppressed).Inc()
+			log.Info("event suppressed", "reason", herr.Error())
+			return nil
+		}
+		p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeOK).Inc()
+		log.Debug("event handled")
+		return nil
+	}
+	if err := lease.Release(ctx); err != nil {
+		log.Warn("could not release the processing lease; it expires by itself", "error", err.Error())
+	}
+	d.attempts++
+	if handlers.IsPermanent(herr) {
+		return p.deadLetter(ctx, log, d, broker.ClassPermanent, herr.Error())
+	}
+	if d.attempts >= p.cfg.MaxAttempts() {
+		return p.deadLetter(ctx, log, d, broker.ClassExhausted, fmt.Sprintf("failed %d attempts, last: %v", d.attempts, herr))
+	}
+	return p.retry(ctx, log, d, d.attempts, herr)
+}
+
+// delivery is one message on its way through the pipeline.
+type delivery struct {
+	msg      *message.Message
+	rk       string
+	attempts int // failed attempts before this one, then including it
+	ev       *registry.Event
+}
+
+// runHandler calls the handler under the consumer's timeout, with quick in-process retries of
+// transient errors; it stops retrying early when the worker is shutting down.
+func (p *pipeline) runHandler(ctx context.Context, ev *registry.Event) error {
+	backoff := p.cfg.QuickBackoff
+	for try := 0; ; try++ {
+		err := p.call(ctx, ev)
+		if err == nil || handlers.IsPermanent(err) || errors.Is(err, handlers.ErrSuppressed) || try >= p.cfg.QuickRetries {
+			return err
+		}
+		// Full jitter keeps replicas that failed together from retrying together.
+		wait := time.Duration(rand.Int64N(int64(backoff) + 1))
+		if !p.gate.sleep(wait) {
+			return err
+		}
+		backoff *= 2
+	}
+}
+
+func (p *pipeline) call(ctx context.Context, ev *registry.Event) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.HandlerTimeout)
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+		p.m.HandlerDuration.WithLabelValues(p.consumer).Observe(time.Since(start).Seconds())
+	}()
+	if err := p.handler.Handle(ctx, ev); err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("handler timed out after %s: %w", p.cfg.HandlerTimeout, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// reject dead-letters a message that can never succeed: invalid, too large, or not ours.
+func (p *pipeline) reject(ctx context.Context, log *slog.Logger, d delivery, reason string) error {
+	d.attempts++
+	if err := p.deadLetter(ctx, log, d, broker.ClassPermanent, reason); err != nil {
+		return err
+	}
+	p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeInvalid).Inc()
+	return nil
+}
+
+// retry stores the message in the retry queue for its attempt; the queue's TTL sends it back.
+func (p *pipeline) retry(ctx context.Context, log *slog.Logger, d delivery, attempts int, cause error) error {
+	if len(p.cfg.RetryDelays) == 0 {
+		return p.deadLetter(ctx, log, d, broker.ClassExhausted, "no retry delays configured; last error: "+cause.Error())
+	}
+	level := min(max(attempts-1, 0), len(p.cfg.RetryDelays)-1)
+	delay := p.cfg.RetryDelays[level]
+	pub := p.publishing(d, attempts, "")
+	if err := p.out.Publish(ctx, "", p.names.Retry(delay), pub); err != nil {
+		return p.storeFailed(log, "retry", err)
+	}
+	p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeRetried).Inc()
+	log.Warn("event failed; retrying later", "error", cause.Error(), "retry_in", delay.String())
+	return nil
+}
+
+// deadLetter stores the message, byte for byte, in the consumer's dead-letter queue.
+func (p *pipeline) deadLetter(ctx context.Context, log *slog.Logger, d delivery, class, reason string) error {
+	if len(reason) > maxReasonBytes {
+		reason = reason[:maxReasonBytes] + "…"
+	}
+	pub := p.publishing(d, d.attempts, reason)
+	pub.Headers[broker.HeaderErrorClass] = class
+	pub.Headers[broker.HeaderConsumer] = p.consumer
+	if err := p.out.Publish(ctx, "", p.names.DeadLetter(), pub); err != nil {
+		return p.storeFailed(log, "dead letter", err)
+	}
+	if class != broker.ClassPermanent || d.ev != nil {
+		p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeDeadLettered).Inc()
+	}
+	p.m.DeadLetters.WithLabelValues(p.consumer, class).Inc()
+	log.Error("event dead-lettered", "class", class, "reason", reason, "queue", p.names.DeadLetter())
+	return nil
+}
+
+// publishing rebuilds the message for a retry or dead-letter queue: the original body and
+// properties, the application's headers, and the retry state.
+func (p *pipeline) publishing(d delivery, attempts int, reason string) amqp.Publishing {
+	md := d.msg.Metadata
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	first := md.Get(broker.MetaFirstFailure)
+	if first == "" {
+		first = now
+	}
+	h := broker.HeadersFromMetadata(md)
+	h[broker.HeaderRoutingKey] = d.rk
+	h[broker.HeaderAttempts] = int64(attempts)
+	h[broker.HeaderFirstFailure] = first
+	h[broker.HeaderLastFailure] = now
+	if reason != "" {
+		h[broker.HeaderReason] = reason
+	}
+	return amqp.Publishing{
+		Headers: h, Body: d.msg.Payload, DeliveryMode: amqp.Persistent,
+		ContentType: md.Get(broker.MetaContentType), MessageId: md.Get(broker.MetaMessageID),
+		CorrelationId: md.Get(broker.MetaCorrelationID), AppId: md.Get(broker.MetaAppID), Timestamp: time.Now(),
+	}
+}
+
+// storeFailed waits a moment and returns an error, so Watermill nacks and the broker redelivers
+// the message later instead of at once.
+func (p *pipeline) storeFailed(log *slog.Logger, what string, err error) error {
+	log.Error("could not store the "+what+"; the message goes back to its queue", "error", err.Error())
+	p.gate.sleep(time.Second)
+	return fmt.Errorf("store %s: %w", what, err)
+}
