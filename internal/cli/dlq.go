@@ -25,7 +25,7 @@ import (
 )
 
 // dlqSummary is the one line the command table shows for `dlq`.
-const dlqSummary = "list, show, replay or purge the consumers' dead letters"
+const dlqSummary = "List, show, replay or purge the consumers' dead letters"
 
 const dlqUsage = `usage: eventworker dlq <subcommand> [flags]
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -44,8 +45,16 @@ type Worker struct {
 	topology *broker.Topology
 	gate     *gate
 
+	// mu guards conn and router, which Run sets while Ready may be asked from the HTTP listener.
+	mu     sync.Mutex
 	conn   *wamqp.ConnectionWrapper
 	router *message.Router
+}
+
+func (w *Worker) running() (*wamqp.ConnectionWrapper, *message.Router) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.conn, w.router
 }
 
 // New checks that every consumer of the registry has exactly one handler and every handler a
@@ -97,7 +106,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil || conn == nil {
 		return err
 	}
+	w.mu.Lock()
 	w.conn = conn
+	w.mu.Unlock()
 	defer conn.Close()
 
 	sub, err := wamqp.NewSubscriberWithConnection(wamqp.Config{
@@ -126,7 +137,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create router: %w", err)
 	}
+	w.mu.Lock()
 	w.router = router
+	w.mu.Unlock()
 	router.AddMiddleware(middleware.Recoverer)
 	for _, h := range w.d.Handlers {
 		c := h.Consumer()
@@ -175,7 +188,7 @@ func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
 	w.gate.open()
 	remaining := max(cfg.ShutdownTimeout-time.Since(start), time.Second)
 	done := make(chan error, 1)
-	go func() { done <- w.router.Close() }()
+	go func() { done <- w.router.Close() }() // Run set it before shutdown can start
 	select {
 	case err := <-done:
 		if err != nil {
@@ -219,10 +232,11 @@ func (w *Worker) connect(ctx context.Context, wlog watermill.LoggerAdapter) (*wa
 // Ready reports nil while the worker is connected, its router runs and every work queue has a
 // consumer; otherwise what is missing.
 func (w *Worker) Ready(ctx context.Context) error {
-	if w.conn == nil || !w.conn.IsConnected() {
+	conn, router := w.running()
+	if conn == nil || !conn.IsConnected() {
 		return errors.New("not connected to RabbitMQ")
 	}
-	if w.router == nil || !w.router.IsRunning() {
+	if router == nil || !router.IsRunning() {
 		return errors.New("router not running")
 	}
 	var missing []string
