@@ -86,6 +86,8 @@ type env struct {
 	worker  *Worker
 	cancel  context.CancelFunc
 	done    chan error
+	// reconnects counts how often the test's own publisher had to reconnect.
+	reconnects int
 }
 
 // newEnv builds a worker on a private exchange (the registry's, renamed) so that parallel tests
@@ -298,6 +300,7 @@ func (e *env) reconnectPublisher() {
 		if err == nil {
 			ch, err := conn.Channel()
 			if err == nil && ch.Confirm(false) == nil {
+				e.reconnects++
 				e.conn, e.ch = conn, ch
 				return
 			}
