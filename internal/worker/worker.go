@@ -24,6 +24,9 @@ import (
 	"github.com/eventworker/eventworker/registry"
 )
 
+// ackGrace is how long shutdown waits, after the last handler returned, for its ack to be sent.
+const ackGrace = 250 * time.Millisecond
+
 // ErrHandlerMismatch: the registry's consumers and the worker's handlers do not match.
 var ErrHandlerMismatch = errors.New("registry consumers and handlers do not match")
 
@@ -183,6 +186,9 @@ func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
 	if !finished {
 		log.Warn("in-flight handlers outlived the shutdown deadline; their messages go back to the queue")
 	}
+	// The router acknowledges a message just after our handler returns, and the subscription
+	// sends that ack on its own goroutine: give both a moment before the subscriptions close.
+	time.Sleep(ackGrace)
 	// Now close the subscriptions: unacknowledged and prefetched messages return to the queue.
 	closeErr := held.Subscriber.Close()
 	w.gate.open()

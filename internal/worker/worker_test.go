@@ -230,7 +230,12 @@ func TestShutdownWithMessagesInFlightLosesNone(t *testing.T) {
 		handled += min(e.rec.count("cache", id), 1)
 	}
 	q := broker.Names{Prefix: e.cfg.QueuePrefix, Consumer: "cache"}.Work()
+	// The broker's count catches up with the last acks and returns a moment later.
 	left := e.queueDepth(q)
+	for deadline := time.Now().Add(3 * time.Second); handled+left != n && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		left = e.queueDepth(q)
+	}
 	if handled+left != n {
 		t.Fatalf("handled %d + left in queue %d != published %d: messages were lost or acked unhandled", handled, left, n)
 	}
