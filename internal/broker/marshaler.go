@@ -1,11 +1,14 @@
 package broker
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -32,17 +35,17 @@ func (Marshaler) Unmarshal(d amqp.Delivery) (*message.Message, error) {
 	md.Set(MetaRedelivered, strconv.FormatBool(d.Redelivered))
 	md.Set(MetaContentType, d.ContentType)
 	md.Set(MetaAppID, d.AppId)
-	if n, ok := headerInt(d.Headers[HeaderAttempts]); ok {
+	if n, ok := HeaderInt(d.Headers[HeaderAttempts]); ok {
 		md.Set(MetaAttempts, strconv.FormatInt(n, 10))
 	}
 	if v, ok := d.Headers[HeaderFirstFailure].(string); ok {
 		md.Set(MetaFirstFailure, v)
 	}
-	if n, ok := headerInt(d.Headers["x-delivery-count"]); ok {
+	if n, ok := HeaderInt(d.Headers["x-delivery-count"]); ok {
 		md.Set(MetaDeliveryCount, strconv.FormatInt(n, 10))
 	}
 	if own := ApplicationHeaders(d.Headers); len(own) > 0 {
-		b, err := json.Marshal(jsonSafe(own))
+		b, err := json.Marshal(JSONValue(own))
 		if err == nil {
 			md.Set(MetaHeaders, string(b))
 		}
@@ -119,19 +122,21 @@ func valueFromJSON(v any) any {
 	return v
 }
 
-// jsonSafe converts AMQP field values into values encoding/json can write.
-func jsonSafe(v any) any {
+// JSONValue converts an AMQP field value into one encoding/json can write: tables become
+// objects, times RFC 3339, decimals "<value>e-<scale>", bytes text (or base64 when not UTF-8),
+// and NaN or infinite floats null.
+func JSONValue(v any) any {
 	switch x := v.(type) {
 	case amqp.Table:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = jsonSafe(e)
+			out[k] = JSONValue(e)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = jsonSafe(e)
+			out[i] = JSONValue(e)
 		}
 		return out
 	case time.Time:
@@ -139,7 +144,10 @@ func jsonSafe(v any) any {
 	case amqp.Decimal:
 		return fmt.Sprintf("%de-%d", x.Value, x.Scale)
 	case []byte:
-		return string(x)
+		if utf8.Valid(x) {
+			return string(x)
+		}
+		return base64.StdEncoding.EncodeToString(x)
 	case float32:
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return nil
@@ -154,8 +162,8 @@ func jsonSafe(v any) any {
 	return v
 }
 
-// headerInt reads an integer header of any AMQP integer type.
-func headerInt(v any) (int64, bool) {
+// HeaderInt reads an integer header of any AMQP integer type, or a decimal string.
+func HeaderInt(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int:
 		return int64(x), true
@@ -173,8 +181,10 @@ func headerInt(v any) (int64, bool) {
 		return int64(x), true
 	case uint32:
 		return int64(x), true
+	case uint64:
+		return int64(x), true
 	case string:
-		n, err := strconv.ParseInt(x, 10, 64)
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
 		return n, err == nil
 	}
 	return 0, false

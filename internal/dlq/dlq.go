@@ -169,7 +169,7 @@ func ReplayPublishing(routingKey string, d amqp.Delivery) amqp.Publishing {
 	if routingKey != "" {
 		h[broker.HeaderRoutingKey] = routingKey
 	}
-	prev, _ := headerInt(d.Headers[broker.HeaderReplayed])
+	prev, _ := broker.HeaderInt(d.Headers[broker.HeaderReplayed])
 	h[broker.HeaderReplayed] = prev + 1
 	return amqp.Publishing{
 		Headers:         h,

@@ -334,7 +334,7 @@ func TestReplayMovesOnlyMatches(t *testing.T) {
 		if d.Headers[broker.HeaderRoutingKey] != "order.created" || d.Headers["x-custom"] != "kept" {
 			t.Errorf("headers of %s: %v", want.id, d.Headers)
 		}
-		if n, _ := headerInt(d.Headers[broker.HeaderReplayed]); n != want.replayed {
+		if n, _ := broker.HeaderInt(d.Headers[broker.HeaderReplayed]); n != want.replayed {
 			t.Errorf("replayed of %s = %v, want %d", want.id, d.Headers[broker.HeaderReplayed], want.replayed)
 		}
 		for _, gone := range []string{broker.HeaderAttempts, broker.HeaderFirstFailure, broker.HeaderLastFailure, broker.HeaderReason, broker.HeaderErrorClass, broker.HeaderConsumer} {

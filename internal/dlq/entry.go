@@ -3,7 +3,6 @@ package dlq
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -81,13 +80,13 @@ func decode(consumer, queue string, d amqp.Delivery) Entry {
 		},
 		Redelivered: d.Redelivered,
 	}
-	if n, ok := headerInt(h[broker.HeaderAttempts]); ok {
+	if n, ok := broker.HeaderInt(h[broker.HeaderAttempts]); ok {
 		e.Attempts = int(n)
 	}
-	if n, ok := headerInt(h[broker.HeaderReplayed]); ok {
+	if n, ok := broker.HeaderInt(h[broker.HeaderReplayed]); ok {
 		e.Replayed = int(n)
 	}
-	if n, ok := headerInt(h["x-delivery-count"]); ok {
+	if n, ok := broker.HeaderInt(h["x-delivery-count"]); ok {
 		e.DeliveryCount = int(n)
 	}
 	e.FirstFailure = headerTime(h[broker.HeaderFirstFailure])
@@ -115,7 +114,7 @@ func decode(consumer, queue string, d amqp.Delivery) Entry {
 		if e.Attempts == 0 {
 			if e.DeliveryCount > 0 {
 				e.Attempts = e.DeliveryCount
-			} else if n, ok := headerInt(latest["count"]); ok {
+			} else if n, ok := broker.HeaderInt(latest["count"]); ok {
 				e.Attempts = int(n)
 			}
 		}
@@ -211,34 +210,6 @@ func headerTime(v any) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-// headerInt reads an integer header of any AMQP integer type, or a decimal string.
-func headerInt(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int:
-		return int64(x), true
-	case int8:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case int64:
-		return x, true
-	case uint8:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint64:
-		return int64(x), true
-	case string:
-		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		return n, err == nil
-	}
-	return 0, false
 }
 
 func orDash(s string) string {

@@ -3,12 +3,12 @@ package dlq
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"math"
 	"time"
 	"unicode/utf8"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/internal/broker"
 )
 
 // MarshalJSON renders an entry for `eventworker dlq list --json`: times in RFC 3339, headers
@@ -79,40 +79,7 @@ func jsonTime(t time.Time) string {
 func JSONHeaders(h amqp.Table) map[string]any {
 	out := make(map[string]any, len(h))
 	for k, v := range h {
-		out[k] = jsonValue(v)
+		out[k] = broker.JSONValue(v)
 	}
 	return out
-}
-
-func jsonValue(v any) any {
-	switch x := v.(type) {
-	case amqp.Table:
-		return JSONHeaders(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonValue(e)
-		}
-		return out
-	case time.Time:
-		return x.UTC().Format(time.RFC3339)
-	case amqp.Decimal:
-		return fmt.Sprintf("%de-%d", x.Value, x.Scale)
-	case []byte:
-		if utf8.Valid(x) {
-			return string(x)
-		}
-		return base64.StdEncoding.EncodeToString(x)
-	case float32:
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return nil
-		}
-		return x
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil
-		}
-		return x
-	}
-	return v
 }
