@@ -33,7 +33,10 @@ func (t *Topology) Declare(ch *amqp.Channel, consumer string) error {
 	if err := DeclareExchange(ch, t.Exchange); err != nil {
 		return err
 	}
-	if _, err := ch.QueueDeclare(n.DeadLetter(), true, false, false, false, amqp.Table{"x-queue-type": t.QueueType}); err != nil {
+	// Classic, whatever the work queues are: reading a quorum queue raises its messages'
+	// delivery count, and a delivery limit (RabbitMQ 4 sets one by default) would drop dead
+	// letters that were only listed.
+	if _, err := ch.QueueDeclare(n.DeadLetter(), true, false, false, false, amqp.Table{"x-queue-type": "classic"}); err != nil {
 		return fmt.Errorf("declare dead-letter queue %s: %w", n.DeadLetter(), err)
 	}
 	work := amqp.Table{

@@ -31,7 +31,7 @@ type env struct {
 	log       *slog.Logger
 }
 
-// newEnv declares, for each consumer, a quorum dead-letter queue and a quorum work queue
+// newEnv declares, for each consumer, a classic dead-letter queue (as broker.Topology declares it) and a quorum work queue
 // (dead-lettering into it, as the worker's topology does), under a prefix of its own.
 func newEnv(t *testing.T, consumers ...string) *env {
 	t.Helper()
@@ -48,7 +48,7 @@ func newEnv(t *testing.T, consumers ...string) *env {
 	}
 	for _, c := range consumers {
 		n := broker.Names{Prefix: e.prefix, Consumer: c}
-		e.declare(n.DeadLetter(), amqp.Table{"x-queue-type": "quorum"})
+		e.declare(n.DeadLetter(), amqp.Table{"x-queue-type": "classic"})
 		e.declare(n.Work(), amqp.Table{
 			"x-queue-type": "quorum", "x-dead-letter-exchange": "", "x-dead-letter-routing-key": n.DeadLetter(),
 			"x-delivery-limit": int64(2),

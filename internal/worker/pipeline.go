@@ -113,7 +113,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 			// The effect happened; acknowledging is right. A redelivery may repeat it.
 			log.Warn("handled, but the done marker was not stored", "error", err.Error())
 		}
-		p.m.Lag.WithLabelValues(ev.Type).Observe(time.Since(ev.OccurredAt).Seconds())
+		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
 		if herr != nil {
 			p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeSuppressed).Inc()
 			log.Info("event suppressed", "reason", herr.Error())
