@@ -14,11 +14,7 @@ func runConfig(_ context.Context, e *env, path string, args []string) int {
 		"problem at once. --markdown prints the table of every setting instead.")
 	markdown := f.Bool("markdown", false, "print the table of settings, as README.md has it")
 	config.RegisterFlags(f.FlagSet)
-	rest, status, ok := f.parse(e, args)
-	if !ok {
-		return status
-	}
-	if status, ok := f.noArgs(e, rest); !ok {
+	if status, ok := f.parseFlagsOnly(e, args); !ok {
 		return status
 	}
 	if *markdown {

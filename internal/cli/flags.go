@@ -96,3 +96,12 @@ func (f *flags) noArgs(e *env, args []string) (int, bool) {
 	}
 	return exitOK, true
 }
+
+// parseFlagsOnly parses args for a command that takes flags and no arguments.
+func (f *flags) parseFlagsOnly(e *env, args []string) (int, bool) {
+	rest, status, ok := f.parse(e, args)
+	if !ok {
+		return status, false
+	}
+	return f.noArgs(e, rest)
+}

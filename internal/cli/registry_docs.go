@@ -31,11 +31,7 @@ func runRegistryDocs(_ context.Context, e *env, path string, args []string, file
 	file.register(f)
 	out := f.String("out", "docs", "write the documents to directory `DIR`")
 	check := f.Bool("check", false, "compare the documents in --out with the registry instead of writing them")
-	rest, status, ok := f.parse(e, args)
-	if !ok {
-		return status
-	}
-	if status, ok := f.noArgs(e, rest); !ok {
+	if status, ok := f.parseFlagsOnly(e, args); !ok {
 		return status
 	}
 	reg, err := file.load()

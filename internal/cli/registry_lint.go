@@ -13,11 +13,7 @@ func runRegistryLint(_ context.Context, e *env, path string, args []string, file
 		"Prints each problem on its own line and exits 1 when there is any; otherwise prints a\n"+
 		"summary and exits 0.")
 	file.register(f)
-	rest, status, ok := f.parse(e, args)
-	if !ok {
-		return status
-	}
-	if status, ok := f.noArgs(e, rest); !ok {
+	if status, ok := f.parseFlagsOnly(e, args); !ok {
 		return status
 	}
 	reg, err := file.load()

@@ -21,11 +21,7 @@ flags override them. 'eventworker config' prints the effective configuration.`
 func runRun(ctx context.Context, e *env, path string, args []string) int {
 	f := newFlags(path, "Usage: "+path+" [flags]\n\n"+runUsage)
 	config.RegisterFlags(f.FlagSet)
-	rest, status, ok := f.parse(e, args)
-	if !ok {
-		return status
-	}
-	if status, ok := f.noArgs(e, rest); !ok {
+	if status, ok := f.parseFlagsOnly(e, args); !ok {
 		return status
 	}
 	cfg, err := config.Load(e.getenv, f.FlagSet)

@@ -10,11 +10,7 @@ import (
 // runVersion prints "eventworker <version> (<revision>, <go version>)", as --version does.
 func runVersion(_ context.Context, e *env, path string, args []string) int {
 	f := newFlags(path, "Usage: "+path+"\n\nPrints the version of this binary, the VCS revision it was built from and the Go version.\n")
-	rest, status, ok := f.parse(e, args)
-	if !ok {
-		return status
-	}
-	if status, ok := f.noArgs(e, rest); !ok {
+	if status, ok := f.parseFlagsOnly(e, args); !ok {
 		return status
 	}
 	fmt.Fprintln(e.stdout, version.Get())

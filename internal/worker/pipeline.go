@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -46,6 +45,8 @@ type pipeline struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	gate     *gate
+	// handles holds the event types registry.yaml maps to this consumer.
+	handles map[string]bool
 }
 
 // handle is the Watermill handler. It returns nil once the message is acknowledged-worthy (done,
@@ -83,7 +84,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 	}
 	d.ev = ev
 	log = log.With("event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID)
-	if !slices.Contains(p.reg.ConsumersOf(ev.Type), p.consumer) {
+	if !p.handles[ev.Type] {
 		// A binding left over from an older registry.yaml routes it here.
 		return p.reject(ctx, log, d, fmt.Sprintf("consumer %s does not handle %s in this registry (a stale queue binding?)", p.consumer, ev.Type))
 	}
@@ -128,10 +129,10 @@ func (p *pipeline) handle(msg *message.Message) error {
 	}
 	d.attempts++
 	if handlers.IsPermanent(herr) {
-		return p.deadLetter(ctx, log, d, broker.ClassPermanent, herr.Error())
+		return p.giveUp(ctx, log, d, broker.ClassPermanent, herr.Error())
 	}
 	if d.attempts >= p.cfg.MaxAttempts() {
-		return p.deadLetter(ctx, log, d, broker.ClassExhausted, fmt.Sprintf("failed %d attempts, last: %v", d.attempts, herr))
+		return p.giveUp(ctx, log, d, broker.ClassExhausted, fmt.Sprintf("failed %d attempts, last: %v", d.attempts, herr))
 	}
 	return p.retry(ctx, log, d, d.attempts, herr)
 }
@@ -191,10 +192,19 @@ func (p *pipeline) reject(ctx context.Context, log *slog.Logger, d delivery, rea
 	return nil
 }
 
+// giveUp dead-letters a valid event whose handling failed for good.
+func (p *pipeline) giveUp(ctx context.Context, log *slog.Logger, d delivery, class, reason string) error {
+	if err := p.deadLetter(ctx, log, d, class, reason); err != nil {
+		return err
+	}
+	p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeDeadLettered).Inc()
+	return nil
+}
+
 // retry stores the message in the retry queue for its attempt; the queue's TTL sends it back.
 func (p *pipeline) retry(ctx context.Context, log *slog.Logger, d delivery, attempts int, cause error) error {
 	if len(p.cfg.RetryDelays) == 0 {
-		return p.deadLetter(ctx, log, d, broker.ClassExhausted, "no retry delays configured; last error: "+cause.Error())
+		return p.giveUp(ctx, log, d, broker.ClassExhausted, "no retry delays configured; last error: "+cause.Error())
 	}
 	level := min(max(attempts-1, 0), len(p.cfg.RetryDelays)-1)
 	delay := p.cfg.RetryDelays[level]
@@ -217,9 +227,6 @@ func (p *pipeline) deadLetter(ctx context.Context, log *slog.Logger, d delivery,
 	pub.Headers[broker.HeaderConsumer] = p.consumer
 	if err := p.out.Publish(ctx, "", p.names.DeadLetter(), pub); err != nil {
 		return p.storeFailed(log, "dead letter", err)
-	}
-	if class != broker.ClassPermanent || d.ev != nil {
-		p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeDeadLettered).Inc()
 	}
 	p.m.DeadLetters.WithLabelValues(p.consumer, class).Inc()
 	log.Error("event dead-lettered", "class", class, "reason", reason, "queue", p.names.DeadLetter())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -150,6 +151,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		p := &pipeline{
 			consumer: c, handler: h, reg: w.d.Registry, dedupe: w.d.Dedupe, out: w.d.Confirmer,
 			m: w.d.Metrics, names: w.names(c), cfg: cfg, log: w.d.Logger, gate: w.gate,
+			handles: map[string]bool{},
+		}
+		for _, t := range w.topology.Bindings[c] {
+			p.handles[t] = true
 		}
 		// One subscription handles one message at a time: parallelism is several handlers
 		// on the same queue.
@@ -284,11 +289,9 @@ func (h *heldSubscriber) Close() error { return nil }
 // redactErr removes the URL's password from an error message.
 func redactErr(err error, rawURL string) string {
 	msg := err.Error()
-	if i := strings.Index(rawURL, "@"); i > 0 {
-		if j := strings.LastIndex(rawURL[:i], ":"); j > strings.Index(rawURL, "//") {
-			if pw := rawURL[j+1 : i]; pw != "" {
-				msg = strings.ReplaceAll(msg, pw, "xxxxx")
-			}
+	if u, perr := url.Parse(rawURL); perr == nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
 		}
 	}
 	return msg
