@@ -1,0 +1,67 @@
+package mailer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+)
+
+// DefaultTimeout bounds one send (connect, TLS, AUTH and the SMTP transaction) when
+// Config.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// DefaultBurst is the rate limiter's bucket size when Config.Burst is zero.
+const DefaultBurst = 1
+
+// Config configures Open. Zero values take the defaults noted on each field.
+type Config struct {
+	// URL is EVENTWORKER_MAIL_URL: smtp://user:pass@host:587?starttls=required,
+	// smtps://user:pass@host:465, file://DIR or log://. See Open for the query parameters.
+	URL string
+	// Timeout bounds each Send after its turn came; default 30s. The caller's context applies
+	// as well.
+	Timeout time.Duration
+	// Rate is the number of emails per second the process may send, shared by all goroutines
+	// using the Sender; 0 means unlimited. The caller sets the daemon's default.
+	Rate float64
+	// Burst is how many emails may go out at once before Rate applies; default 1.
+	Burst int
+	// Logger receives connection events and, for log://, the email summaries; default: discard.
+	Logger *slog.Logger
+	// Metrics, when not nil, receives sent, failed and duration observations for every back end.
+	Metrics *Metrics
+}
+
+// setDefaults fills the zero fields; negative values are left for Validate to report.
+func (c *Config) setDefaults() {
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Burst == 0 {
+		c.Burst = DefaultBurst
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports every problem of the config at once. URL problems match ErrInvalidURL. The
+// error never holds the URL's password.
+func (c Config) Validate() error {
+	var problems []error
+	if _, err := parseURL(c.URL); err != nil {
+		problems = append(problems, err)
+	}
+	if c.Timeout < 0 {
+		problems = append(problems, fmt.Errorf("mail timeout %s is negative: use a positive duration such as 30s, or 0 for the default", c.Timeout))
+	}
+	if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) {
+		problems = append(problems, fmt.Errorf("mail rate %v is not usable: use a positive number of emails per second, or 0 for no limit", c.Rate))
+	}
+	if c.Burst < 0 {
+		problems = append(problems, fmt.Errorf("mail burst %d is negative: use a positive number, or 0 for the default of %d", c.Burst, DefaultBurst))
+	}
+	return errors.Join(problems...)
+}

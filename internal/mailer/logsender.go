@@ -1,0 +1,41 @@
+package mailer
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+
+	mail "github.com/wneessen/go-mail"
+)
+
+// logSender logs a summary of each email instead of sending it. The summary leaves out the body
+// and the addresses (personal data); recipient domains are enough to see where mail would go.
+type logSender struct {
+	log *slog.Logger
+}
+
+func (l *logSender) deliver(ctx context.Context, m *Message, _ *mail.Msg) error {
+	l.log.InfoContext(ctx, "mail: email logged, not sent (log:// back end)",
+		"message_id", m.MessageID,
+		"template", m.Template,
+		"subject", cleanText(m.Subject),
+		"recipients", len(m.To),
+		"recipient_domains", recipientDomains(m.To),
+	)
+	return nil
+}
+
+func (l *logSender) close() error { return nil }
+
+// recipientDomains lists the distinct domains of the (validated) recipients, sorted.
+func recipientDomains(to []Address) []string {
+	domains := make([]string, 0, len(to))
+	for _, a := range to {
+		if i := strings.LastIndexByte(a.Email, '@'); i >= 0 {
+			domains = append(domains, strings.ToLower(a.Email[i+1:]))
+		}
+	}
+	slices.Sort(domains)
+	return slices.Compact(domains)
+}

@@ -1,0 +1,61 @@
+package mailer
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Address is a mailbox: an optional display name and an RFC 5322 addr-spec.
+type Address struct {
+	Name  string
+	Email string
+}
+
+// Message is one rendered email. Every field may hold text that came from an event: the sender
+// treats all of it as data, never as preformatted header text.
+type Message struct {
+	From    Address
+	To      []Address
+	ReplyTo *Address
+	Subject string
+	// Text and HTML are the two parts of the multipart/alternative body.
+	Text string
+	HTML string
+	// MessageID is the Message-ID without angle brackets; derived from the event and template
+	// so that a resend after a crash carries the same one.
+	MessageID string
+	// Date is the Date header; the zero time means the time of sending.
+	Date time.Time
+	// Template names the email for metrics and logs.
+	Template string
+}
+
+// Sender delivers messages. Send is safe for concurrent use.
+type Sender interface {
+	// Send delivers m once or returns an error; IsPermanent tells whether retrying can help.
+	Send(ctx context.Context, m *Message) error
+	// Close releases the sender's connection.
+	Close() error
+}
+
+var (
+	// ErrRejected reports that the server refused the message or a recipient for good (SMTP
+	// 5xx); the error text carries the server's reply.
+	ErrRejected = errors.New("mail rejected by server")
+	// ErrInvalidAddress reports an address that is not a single RFC 5322 addr-spec.
+	ErrInvalidAddress = errors.New("invalid email address")
+	// ErrInvalidMessage reports a message that cannot be sent as it is: no recipient, or a
+	// Message-ID that is not an RFC 5322 msg-id. Like ErrInvalidAddress it is permanent.
+	ErrInvalidMessage = errors.New("invalid email message")
+	// ErrInvalidURL reports an unusable EVENTWORKER_MAIL_URL.
+	ErrInvalidURL = errors.New("invalid mail URL")
+	// ErrClosed reports a Send after Close.
+	ErrClosed = errors.New("mail sender closed")
+)
+
+// IsPermanent reports whether err means that sending the same message again cannot succeed.
+func IsPermanent(err error) bool {
+	return errors.Is(err, ErrRejected) || errors.Is(err, ErrInvalidAddress) ||
+		errors.Is(err, ErrInvalidMessage)
+}

@@ -1,0 +1,162 @@
+package mailer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+	"golang.org/x/time/rate"
+)
+
+// backend is what a URL scheme does with a valid email; sender does the rest.
+type backend interface {
+	// deliver sends or stores msg, built from m; its errors are classified already.
+	deliver(ctx context.Context, m *Message, msg *mail.Msg) error
+	close() error
+}
+
+// Open returns the Sender for cfg.URL:
+//
+//   - smtp://user:pass@host:587 submits over SMTP, upgraded with STARTTLS (default port 587);
+//   - smtps://user:pass@host:465 submits over implicit TLS (default port 465);
+//   - file://DIR writes one .eml file per email into DIR (file:///var/mail/out, file://./out),
+//     named after its Message-ID, so a resend overwrites the same file; DIR is created if missing;
+//   - log:// logs one summary line per email: IDs, subject and recipient domains, no body and no
+//     address.
+//
+// The user and password are the URL's userinfo, percent-decoded. smtp:// and smtps:// take these
+// query parameters:
+//
+//   - starttls=required|opportunistic|none (smtp:// only; default required): whether the
+//     connection must, may or must not be upgraded with STARTTLS;
+//   - ca_file=/path/ca.pem: trust the CAs in this PEM file instead of the system's;
+//   - insecure_skip_verify=true: do not verify the server's certificate (tests only; Open warns);
+//   - auth=plain|login|auto: the AUTH mechanism; default auto (PLAIN if offered, else LOGIN) when
+//     the URL has a user, and no AUTH without one;
+//   - helo=name: the EHLO name; default this machine's host name.
+//
+// Open does not connect: the SMTP server may be down while the worker starts, and the first
+// Send connects. It fails for an invalid Config, a bad URL or an unreadable ca_file.
+func Open(ctx context.Context, cfg Config) (Sender, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("opening the mail sender: %w", err)
+	}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ep, err := parseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	var b backend
+	switch ep.scheme {
+	case schemeSMTP, schemeSMTPS:
+		b, err = openSMTP(cfg, ep)
+	case schemeFile:
+		b, err = openFile(ep)
+	default:
+		b = &logSender{log: cfg.Logger}
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &sender{backend: b, metrics: cfg.Metrics, log: cfg.Logger}
+	if cfg.Rate > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
+	}
+	cfg.Logger.Info("mail: sender ready", ep.logAttrs(cfg)...)
+	return s, nil
+}
+
+// sender is the Sender of every back end: it validates and builds the email, waits for the
+// rate limit, delivers through the back end and records the metrics.
+type sender struct {
+	backend backend
+	limiter *rate.Limiter // nil: unlimited
+	metrics *Metrics      // nil: none
+	log     *slog.Logger
+	closed  atomic.Bool
+}
+
+// Send validates m, waits for its turn under the rate limit and delivers it.
+func (s *sender) Send(ctx context.Context, m *Message) error {
+	template := ""
+	if m != nil {
+		template = m.Template
+	}
+	err := s.send(ctx, m, template)
+	if err != nil {
+		s.metrics.failed(template, err)
+		return err
+	}
+	s.metrics.sent(template)
+	return nil
+}
+
+func (s *sender) send(ctx context.Context, m *Message, template string) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if m == nil {
+		return fmt.Errorf("%w: the message is nil", ErrInvalidMessage)
+	}
+	// Validation first: an email that can never go out must not take a token from the limiter.
+	msg, err := buildMsg(m, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	err = s.backend.deliver(ctx, m, msg)
+	s.metrics.observe(template, time.Since(start))
+	return err
+}
+
+// wait blocks until the rate limit lets one more email out. Limiter.Wait fails at once, with an
+// error of its own, when the wait would outlast the context's deadline; that is reported as the
+// deadline it is.
+func (s *sender) wait(ctx context.Context) error {
+	if s.limiter == nil {
+		return nil
+	}
+	if err := s.limiter.Wait(ctx); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("waiting for the mail rate limit: %w", cerr)
+		}
+		return fmt.Errorf("waiting for the mail rate limit (%g emails/s): the wait would outlast the context's deadline: %w",
+			float64(s.limiter.Limit()), context.DeadlineExceeded)
+	}
+	return nil
+}
+
+// Close closes the back end; a Send after it returns ErrClosed. It waits for a Send in progress.
+func (s *sender) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return s.backend.close()
+}
+
+// logAttrs describe the back end for the log, without the password.
+func (e *endpoint) logAttrs(cfg Config) []any {
+	attrs := []any{"backend", e.scheme, "rate", cfg.Rate, "burst", cfg.Burst, "timeout", cfg.Timeout}
+	switch e.scheme {
+	case schemeSMTP, schemeSMTPS:
+		attrs = append(attrs, "server", e.addr(), "user", e.user, "auth", e.auth)
+		if e.scheme == schemeSMTP {
+			attrs = append(attrs, "starttls", e.startTLS)
+		}
+		if e.caFile != "" {
+			attrs = append(attrs, "ca_file", e.caFile)
+		}
+	case schemeFile:
+		attrs = append(attrs, "dir", e.dir)
+	}
+	return attrs
+}

@@ -1,0 +1,322 @@
+package mailer
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+)
+
+// quitTimeout bounds the QUIT that Close sends on an idle connection.
+const quitTimeout = 5 * time.Second
+
+// errAborted is what a dial returns when the send's context ended while it connected.
+var errAborted = errors.New("send aborted")
+
+// smtpSender delivers over one SMTP connection, reused across emails. go-mail's Client holds
+// the configuration and speaks the protocol; the sender owns the connection (go-mail's
+// DialToSMTPClientWithContext and SendWithSMTPClient take it as an argument), so it decides
+// when to redial, and keeps the TCP connection to abort a send from another goroutine: go-mail
+// reads and writes without a context, only with deadlines.
+type smtpSender struct {
+	ep      *endpoint
+	timeout time.Duration
+	log     *slog.Logger
+	client  *mail.Client
+	tls     *tls.Config
+
+	// sem serialises sends and Close: a mutex that a Send waiting for its turn can give up
+	// when its context ends.
+	sem chan struct{}
+	// The fields below are guarded by sem.
+	conn   *smtp.Client // the open connection; nil when there is none
+	raw    net.Conn     // conn's TCP connection
+	att    *attempt     // the send in progress, for dialRaw
+	closed bool
+}
+
+// attempt is one Send's claim on the TCP connection it uses: when the send's context ends,
+// abort closes that connection, which fails go-mail's blocked read or write at once. An attempt
+// only ever closes a connection registered with it, so a late abort cannot hit a connection a
+// later Send dialled.
+type attempt struct {
+	mu      sync.Mutex
+	conn    net.Conn
+	aborted bool
+	// authStarted is set by urlAuth when the AUTH exchange begins; only the sending goroutine
+	// touches it.
+	authStarted bool
+}
+
+func (a *attempt) abort() {
+	a.mu.Lock()
+	a.aborted = true
+	conn := a.conn
+	a.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close()
+	}
+}
+
+// register makes conn the connection abort closes; false if the attempt was aborted already.
+func (a *attempt) register(conn net.Conn) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.aborted {
+		return false
+	}
+	a.conn = conn
+	return true
+}
+
+func (a *attempt) registered() net.Conn {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.conn
+}
+
+// openSMTP configures the sender without connecting: the server may be down while the worker
+// starts, and the first Send connects. It fails on what no retry can fix: an unreadable
+// ca_file or options go-mail refuses.
+func openSMTP(cfg Config, ep *endpoint) (*smtpSender, error) {
+	tlsConf, err := tlsConfig(ep)
+	if err != nil {
+		return nil, err
+	}
+	s := &smtpSender{
+		ep:      ep,
+		timeout: cfg.Timeout,
+		log:     cfg.Logger,
+		tls:     tlsConf,
+		sem:     make(chan struct{}, 1),
+	}
+	policy := mail.TLSMandatory
+	switch ep.startTLS {
+	case startTLSOpportunistic:
+		policy = mail.TLSOpportunistic
+	case startTLSNone:
+		policy = mail.NoTLS // also smtps://, whose TLS dialRaw does before go-mail sees the connection
+	}
+	opts := []mail.Option{
+		mail.WithPort(ep.port),
+		// go-mail's own deadline is a backstop: the send's context ends first and says why.
+		mail.WithTimeout(cfg.Timeout + time.Second),
+		mail.WithTLSConfig(tlsConf),
+		mail.WithTLSPolicy(policy),
+		mail.WithDialContextFunc(s.dialRaw),
+	}
+	if ep.helo != "" {
+		opts = append(opts, mail.WithHELO(ep.helo))
+	}
+	if ep.auth != authNone {
+		opts = append(opts, mail.WithSMTPAuthCustom(&urlAuth{
+			mode: ep.auth, user: ep.user, password: ep.password, host: ep.host,
+			started: func() { s.att.authStarted = true },
+		}))
+	}
+	s.client, err = mail.NewClient(ep.host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: configuring the SMTP client for %s: %w", ErrInvalidURL, ep.addr(), err)
+	}
+	if ep.insecureSkipVerify {
+		s.log.Warn("mail: TLS certificate verification is off (insecure_skip_verify=true): anyone on the network path can read and change the emails and the SMTP password; use ca_file instead",
+			"server", ep.addr())
+	}
+	return s, nil
+}
+
+// tlsConfig verifies the server's name against ep.host, with the roots of ca_file instead of
+// the system's when it is set.
+func tlsConfig(ep *endpoint) (*tls.Config, error) {
+	conf := &tls.Config{
+		ServerName:         ep.host,
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: ep.insecureSkipVerify, // only on the URL's explicit opt-in; Open warns
+	}
+	if ep.caFile == "" || !ep.usesTLS() {
+		return conf, nil
+	}
+	pem, err := os.ReadFile(ep.caFile)
+	if err != nil {
+		return nil, &urlError{msg: fmt.Sprintf("mail URL parameter ca_file=%q cannot be read: fix the path or the file's permissions", ep.caFile), cause: err}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, badURL("mail URL parameter ca_file=%q holds no PEM certificate: give the CA certificate that issued the mail server's certificate, in PEM", ep.caFile)
+	}
+	conf.RootCAs = pool
+	return conf, nil
+}
+
+// dialRaw is go-mail's dial function: it connects, registers the connection with the send in
+// progress so that the send's context can abort it, and for smtps:// does the TLS handshake.
+func (s *smtpSender) dialRaw(ctx context.Context, network, address string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	if s.att == nil || !s.att.register(conn) {
+		_ = conn.Close()
+		return nil, errAborted
+	}
+	if s.ep.scheme != schemeSMTPS {
+		return conn, nil
+	}
+	tc := tls.Client(conn, s.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// deliver sends msg, reusing the open connection. Its errors are classified (see errors.go).
+func (s *smtpSender) deliver(ctx context.Context, _ *Message, msg *mail.Msg) error {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the mail connection: %w", ctx.Err())
+	}
+	defer func() { <-s.sem }()
+	if s.closed {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sending email via %s: %w", s.ep.addr(), err)
+	}
+
+	sendCtx, cancel := context.WithTimeoutCause(ctx, s.timeout, errSendTimeout)
+	defer cancel()
+	att := &attempt{}
+	s.att = att
+	defer func() { s.att = nil }()
+	stop := context.AfterFunc(sendCtx, att.abort)
+
+	reused := s.conn != nil
+	if reused {
+		att.register(s.raw)
+		// The last send's deadline may have passed while the connection was idle.
+		if err := s.conn.UpdateDeadline(s.timeout); err != nil {
+			s.discard()
+			reused = false
+		}
+	}
+	err := s.transact(sendCtx, att, msg)
+	if err != nil && reused && staleConnection(err) && sendCtx.Err() == nil {
+		// The server dropped the idle connection, or is closing it, before it saw the email.
+		s.log.Debug("mail: connection to the server was closed; reconnecting", "server", s.ep.addr(), "error", err)
+		s.discard()
+		att.authStarted = false
+		err = s.transact(sendCtx, att, msg)
+	}
+	aborted := !stop()
+	var classified *mailError
+	if err != nil && !errors.As(err, &classified) {
+		err = classifySend(err, s.ep.addr())
+	}
+	if err == nil {
+		if aborted {
+			s.discard() // the abort may have closed it after the server accepted the email
+		}
+		return nil
+	}
+	s.discard()
+	if IsPermanent(err) {
+		return err
+	}
+	if sendCtx.Err() != nil {
+		return s.contextError(ctx, sendCtx)
+	}
+	return err
+}
+
+// errSendTimeout is the cause of a send's context when Config.Timeout ran out.
+var errSendTimeout = errors.New("mail send timeout")
+
+// contextError reports why a send's context ended: the caller's context, or Config.Timeout.
+func (s *smtpSender) contextError(ctx, sendCtx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sending email via %s: %w", s.ep.addr(), err)
+	}
+	if errors.Is(context.Cause(sendCtx), errSendTimeout) {
+		return &timeoutError{msg: fmt.Sprintf("sending email via %s: the mail server did not finish within the mail timeout of %s", s.ep.addr(), s.timeout)}
+	}
+	return fmt.Errorf("sending email via %s: %w", s.ep.addr(), sendCtx.Err())
+}
+
+// transact connects if needed and runs the SMTP transaction of one email. A dial error comes
+// back classified; a send error comes back as go-mail's, for deliver to decide on a retry.
+func (s *smtpSender) transact(ctx context.Context, att *attempt, msg *mail.Msg) error {
+	if s.conn == nil {
+		conn, err := s.client.DialToSMTPClientWithContext(ctx)
+		if err != nil {
+			// go-mail leaves the connection open when EHLO or STARTTLS fails.
+			if raw := att.registered(); raw != nil {
+				_ = raw.Close()
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("connecting to mail server %s: %w", s.ep.addr(), err)
+			}
+			return classifyDial(err, s.ep, att.authStarted)
+		}
+		s.conn, s.raw = conn, att.registered()
+		s.log.Debug("mail: connected", "server", s.ep.addr())
+	}
+	err := s.client.SendWithSMTPClient(s.conn, msg)
+	if err == nil {
+		return nil
+	}
+	if msg.IsDelivered() {
+		// The server accepted the email; only the RSET after it failed.
+		s.log.Debug("mail: email delivered, but resetting the connection failed; reconnecting next time", "server", s.ep.addr(), "error", err)
+		s.discard()
+		return nil
+	}
+	return err // deliver decides whether to retry, then classifies
+}
+
+// discard closes the connection without QUIT: after an error its state is unknown.
+func (s *smtpSender) discard() {
+	if s.conn == nil {
+		return
+	}
+	if s.raw != nil {
+		_ = s.raw.SetDeadline(time.Now()) // a TLS close_notify must not wait on a dead peer
+	}
+	_ = s.conn.Close()
+	if s.raw != nil {
+		_ = s.raw.Close()
+	}
+	s.conn, s.raw = nil, nil
+}
+
+// close waits for a send in progress (bounded by its timeout), then says QUIT and closes.
+func (s *smtpSender) close() error {
+	s.sem <- struct{}{}
+	defer func() { <-s.sem }()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.conn == nil {
+		return nil
+	}
+	// A failed QUIT (say, the server dropped the idle connection) leaves nothing to clean up.
+	if err := s.conn.UpdateDeadline(quitTimeout); err == nil {
+		if err := s.client.CloseWithSMTPClient(s.conn); err != nil {
+			s.log.Debug("mail: QUIT failed", "server", s.ep.addr(), "error", err)
+		}
+	}
+	s.discard()
+	return nil
+}
