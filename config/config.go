@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,6 +36,15 @@ type Config struct {
 	LeaseTTL        time.Duration
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int
+
+	// MailURL chooses how emails leave: smtp://, smtps://, file://DIR or log://.
+	MailURL string
+	// MailFrom is the platform's sender, "Name <address>" or a bare address; the display
+	// name becomes the shop's name once its profile is known.
+	MailFrom    string
+	MailRate    float64
+	MailTimeout time.Duration
+	TemplateDir string
 }
 
 // Queue types.
@@ -118,6 +129,7 @@ func (c *Config) Validate() error {
 		"EVENTWORKER_IDEMPOTENCY_TTL":  c.IdempotencyTTL,
 		"EVENTWORKER_LEASE_TTL":        c.LeaseTTL,
 		"EVENTWORKER_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+		"EVENTWORKER_MAIL_TIMEOUT":     c.MailTimeout,
 	}
 	for _, name := range sortedKeys(positive) {
 		if positive[name] <= 0 {
@@ -143,6 +155,17 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("EVENTWORKER_MAX_BODY_BYTES: %d must be at least 1024", c.MaxBodyBytes)
+	}
+	if u, err := url.Parse(c.MailURL); err != nil || !slices.Contains([]string{"smtp", "smtps", "file", "log"}, u.Scheme) {
+		bad("EVENTWORKER_MAIL_URL: %q is not smtp://user:pass@host:587, smtps://user:pass@host:465, file://DIR or log://", redactURL(c.MailURL))
+	}
+	if a, err := mail.ParseAddress(c.MailFrom); err != nil || strings.ContainsAny(c.MailFrom, "\r\n") {
+		bad("EVENTWORKER_MAIL_FROM: %q is not an address like \"Shop <noreply@example.com>\"", c.MailFrom)
+	} else if !strings.Contains(a.Address, "@") {
+		bad("EVENTWORKER_MAIL_FROM: %q has no domain", c.MailFrom)
+	}
+	if c.MailRate < 0 {
+		bad("EVENTWORKER_MAIL_RATE: %g must not be negative (0 means no limit)", c.MailRate)
 	}
 	if c.HTTPAddr == "" {
 		bad("EVENTWORKER_HTTP_ADDR: must not be empty (example: :9090)")

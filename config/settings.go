@@ -101,8 +101,31 @@ var settings = func() []setting {
 	add(mk("EVENTWORKER_SHUTDOWN_TIMEOUT", "shutdown-timeout", "25s", "deadline for in-flight handlers on SIGTERM", false, dset, dget))
 	iset, iget = integer(func(c *Config) *int { return &c.MaxBodyBytes })
 	add(mk("EVENTWORKER_MAX_BODY_BYTES", "max-body-bytes", "1048576", "larger bodies are dead-lettered unparsed", false, iset, iget))
+	set, get = str(func(c *Config) *string { return &c.MailURL })
+	add(mk("EVENTWORKER_MAIL_URL", "mail-url", "log://", "where emails go: smtp://user:pass@host:587?starttls=required, smtps://user:pass@host:465, file://DIR or log:// (see Mail)", true, set, get))
+	set, get = str(func(c *Config) *string { return &c.MailFrom })
+	add(mk("EVENTWORKER_MAIL_FROM", "mail-from", "Shop <noreply@localhost>", "sender address; its name is replaced by the shop's name when known", false, set, get))
+	fset, fget := float(func(c *Config) *float64 { return &c.MailRate })
+	add(mk("EVENTWORKER_MAIL_RATE", "mail-rate", "10", "emails per second across the process; 0 means no limit", false, fset, fget))
+	dset, dget = duration(func(c *Config) *time.Duration { return &c.MailTimeout })
+	add(mk("EVENTWORKER_MAIL_TIMEOUT", "mail-timeout", "30s", "deadline of one SMTP send", false, dset, dget))
+	set, get = str(func(c *Config) *string { return &c.TemplateDir })
+	add(mk("EVENTWORKER_TEMPLATE_DIR", "template-dir", "", "directory of email template and catalog overrides, global and per tenant", false, set, get))
 	return s
 }()
+
+func float(field func(*Config) *float64) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			*field(c) = f
+			return nil
+		}, func(c *Config) string {
+			return strconv.FormatFloat(*field(c), 'g', -1, 64)
+		}
+}
 
 func setConsumerConcurrency(c *Config, v string) error {
 	m := map[string]int{}

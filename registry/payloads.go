@@ -169,6 +169,9 @@ type TenantProvisioned struct {
 	Plan         string `json:"plan,omitempty"`
 	Locale       string `json:"locale,omitempty"`
 	SupportEmail string `json:"support_email,omitempty"`
+	// Timezone is an IANA zone for the dates in the tenant's emails. It is not in the
+	// contract's table; the contract lets producers add fields, and the worker reads this one.
+	Timezone string `json:"timezone,omitempty"`
 }
 
 // TenantSuspended is tenant.suspended.

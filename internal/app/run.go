@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"runtime"
 	"strings"
 	"time"
@@ -14,9 +15,12 @@ import (
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/health"
 	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/tenants"
 	"github.com/eventworker/eventworker/internal/version"
 	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/registry"
@@ -25,11 +29,11 @@ import (
 // Run starts the worker with cfg and the handlers of handlers.All, and blocks until ctx ends
 // (SIGTERM or SIGINT) and the worker has shut down gracefully.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	return RunWith(ctx, cfg, log, handlers.All(handlers.Deps{Logger: log}))
+	return RunWith(ctx, cfg, log, handlers.All)
 }
 
-// RunWith is Run with the handlers given, for tests.
-func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, hs []handlers.Handler) error {
+// RunWith is Run with the handlers that build returns, for tests.
+func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build func(handlers.Deps) []handlers.Handler) error {
 	reg, err := LoadRegistry(cfg.RegistryFile)
 	if err != nil {
 		return err
@@ -48,6 +52,27 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, hs []han
 	promReg := metrics.NewRegistry()
 	m := metrics.New(promReg)
 	m.SetBuildInfo(version.Current(), version.Revision(), runtime.Version())
+
+	renderer, err := emails.New(emails.Config{Dir: cfg.TemplateDir})
+	if err != nil {
+		return err
+	}
+	from, err := MailFrom(cfg.MailFrom)
+	if err != nil {
+		return err
+	}
+	mailMetrics := mailer.NewMetrics(promReg)
+	sender, err := mailer.Open(ctx, mailer.Config{
+		URL: cfg.MailURL, Timeout: cfg.MailTimeout, Rate: cfg.MailRate, Logger: log, Metrics: mailMetrics,
+	})
+	if err != nil {
+		return fmt.Errorf("EVENTWORKER_MAIL_URL: %w", err)
+	}
+	defer sender.Close()
+	hs := build(handlers.Deps{
+		Logger: log, Tenants: tenants.New(rdb, cfg.CachePrefix),
+		MailFrom: from, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
+	})
 
 	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second)
 	defer confirmer.Close()
@@ -83,6 +108,15 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, hs []han
 		log.Warn("http shutdown", "error", err.Error())
 	}
 	return runErr
+}
+
+// MailFrom parses EVENTWORKER_MAIL_FROM.
+func MailFrom(raw string) (mailer.Address, error) {
+	a, err := mail.ParseAddress(raw)
+	if err != nil {
+		return mailer.Address{}, fmt.Errorf("EVENTWORKER_MAIL_FROM %q: %w", raw, err)
+	}
+	return mailer.Address{Name: a.Name, Email: a.Address}, nil
 }
 
 // LoadRegistry loads the embedded registry, or the file named in EVENTWORKER_REGISTRY_FILE.

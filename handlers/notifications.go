@@ -1,0 +1,189 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/eventworker/eventworker/internal/emails"
+	"github.com/eventworker/eventworker/internal/mailer"
+	"github.com/eventworker/eventworker/internal/tenants"
+	"github.com/eventworker/eventworker/registry"
+)
+
+// ConsumerNotifications is the notifications consumer of registry.yaml.
+const ConsumerNotifications = "notifications"
+
+// ErrNoTenantProfile reports an email that needs the tenant's profile (the low-stock alert's
+// recipient) before tenant.provisioned was seen. It is transient: the profile may arrive.
+var ErrNoTenantProfile = errors.New("no tenant profile yet (tenant.provisioned not seen)")
+
+// MailSender delivers rendered emails.
+type MailSender interface {
+	Send(ctx context.Context, m *mailer.Message) error
+}
+
+// TenantDirectory is what the notifications consumer reads and keeps about tenants and their
+// customers.
+type TenantDirectory interface {
+	Get(ctx context.Context, tenantID string) (p tenants.Profile, hasProfile bool, err error)
+	SetUserLocale(ctx context.Context, tenantID, userID, locale string) error
+	UserLocale(ctx context.Context, tenantID, userID string) (string, error)
+}
+
+// Notifications sends the contract's emails: order received, payment reminder, order
+// confirmed and cancelled, welcome, tenant welcome and the low-stock alert.
+type Notifications struct {
+	from     mailer.Address
+	renderer *emails.Renderer
+	mail     MailSender
+	tenants  TenantDirectory
+	metrics  *mailer.Metrics
+	log      *slog.Logger
+}
+
+// NotificationsDeps is what the notifications consumer needs.
+type NotificationsDeps struct {
+	// From is the platform's sender address; its name stands in for the shop's until the
+	// tenant's profile is known.
+	From     mailer.Address
+	Renderer *emails.Renderer
+	Mail     MailSender
+	Tenants  TenantDirectory
+	Metrics  *mailer.Metrics // may be nil
+	Logger   *slog.Logger
+}
+
+// NewNotifications returns the notifications handler.
+func NewNotifications(d NotificationsDeps) *Notifications {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Notifications{from: d.From, renderer: d.Renderer, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
+}
+
+// Consumer implements Handler.
+func (n *Notifications) Consumer() string { return ConsumerNotifications }
+
+// Handle sends the event's email once. A suspended tenant's emails are suppressed; an SMTP
+// rejection or an invalid recipient is permanent; everything else is retried.
+func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
+	out, err := compose(ev)
+	if err != nil {
+		return Permanent(err)
+	}
+	profile, hasProfile, err := n.tenants.Get(ctx, ev.TenantID)
+	if err != nil {
+		return fmt.Errorf("%s email: %w", out.template, err)
+	}
+	if profile.Suspended {
+		if n.metrics != nil {
+			n.metrics.Suppressed.WithLabelValues(out.template).Inc()
+		}
+		return fmt.Errorf("%s email: tenant %s is suspended: %w", out.template, ev.TenantID, ErrSuppressed)
+	}
+	if out.toOwner {
+		if !hasProfile || profile.OwnerEmail == "" {
+			return fmt.Errorf("%s email to the owner of tenant %s: %w", out.template, ev.TenantID, ErrNoTenantProfile)
+		}
+		out.to = mailer.Address{Email: profile.OwnerEmail}
+	}
+	if out.rememberLocale != "" {
+		if err := n.tenants.SetUserLocale(ctx, ev.TenantID, out.userID, out.rememberLocale); err != nil {
+			return fmt.Errorf("%s email: %w", out.template, err)
+		}
+	}
+	locales := out.locales
+	if out.customerID != "" {
+		l, err := n.tenants.UserLocale(ctx, ev.TenantID, out.customerID)
+		if err != nil {
+			return fmt.Errorf("%s email: %w", out.template, err)
+		}
+		locales = append([]string{l}, locales...)
+	}
+	msg, err := n.message(ev, out, profile, hasProfile, locales)
+	if err != nil {
+		return err
+	}
+	if err := n.mail.Send(ctx, msg); err != nil {
+		if mailer.IsPermanent(err) {
+			return Permanent(fmt.Errorf("send %s email: %w", out.template, err))
+		}
+		return fmt.Errorf("send %s email: %w", out.template, err)
+	}
+	n.log.InfoContext(ctx, "email sent", "event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID,
+		"consumer", ConsumerNotifications, "template", out.template, "message_id", msg.MessageID)
+	return nil
+}
+
+// Preview renders the email ev would send for a tenant with profile, in locale when given
+// (else as Handle would choose), without sending it or reading any state.
+func (n *Notifications) Preview(ev *registry.Event, profile tenants.Profile, locale string) (*mailer.Message, error) {
+	out, err := compose(ev)
+	if err != nil {
+		return nil, err
+	}
+	if out.toOwner {
+		out.to = mailer.Address{Email: profile.OwnerEmail}
+	}
+	locales := append([]string{out.rememberLocale}, out.locales...)
+	if locale != "" {
+		locales = []string{locale}
+	}
+	return n.message(ev, out, profile, true, locales)
+}
+
+// message renders out into an email branded for the tenant.
+func (n *Notifications) message(ev *registry.Event, out *outgoing, profile tenants.Profile, hasProfile bool, locales []string) (*mailer.Message, error) {
+	shop := emails.Shop{Name: n.from.Name, SupportEmail: profile.SupportEmail}
+	switch {
+	case out.shopName != "":
+		shop.Name = out.shopName
+	case hasProfile && profile.Name != "":
+		shop.Name = profile.Name
+	}
+	if out.supportEmail != "" {
+		shop.SupportEmail = out.supportEmail
+	}
+	out.view.Shop = shop
+	locales = append(locales, profile.Locale)
+	loc, err := n.renderer.Locale(ev.TenantID, profile.Timezone, locales...)
+	if err != nil {
+		return nil, fmt.Errorf("%s email: %w", out.template, err)
+	}
+	e, err := n.renderer.Render(ev.TenantID, out.template, loc, out.view)
+	if err != nil {
+		return nil, fmt.Errorf("%s email: %w", out.template, err)
+	}
+	msg := &mailer.Message{
+		From:      mailer.Address{Name: shop.Name, Email: n.from.Email},
+		To:        []mailer.Address{out.to},
+		Subject:   e.Subject,
+		Text:      e.Text,
+		HTML:      e.HTML,
+		MessageID: MessageID(ev.ID, out.template, n.from.Email),
+		Date:      time.Now(),
+		Template:  out.template,
+	}
+	if shop.SupportEmail != "" {
+		msg.ReplyTo = &mailer.Address{Name: shop.Name, Email: shop.SupportEmail}
+	}
+	return msg, nil
+}
+
+// MessageID derives the Message-ID of an event's email from its event ID and template, so a
+// resend after a crash carries the same one and receivers can drop the duplicate.
+func MessageID(eventID, template, from string) string {
+	sum := sha256.Sum256([]byte(eventID + "\x00" + template))
+	domain := "eventworker.invalid"
+	if i := strings.LastIndexByte(from, '@'); i >= 0 && i < len(from)-1 {
+		domain = from[i+1:]
+	}
+	return hex.EncodeToString(sum[:16]) + "." + template + "@" + domain
+}
