@@ -20,6 +20,8 @@ type Config struct {
 	LogLevel     string
 	RegistryFile string
 	CachePrefix  string
+	// CacheTTL is the lifetime of the product entries the worker writes.
+	CacheTTL time.Duration
 
 	// Concurrency is how many messages of one consumer's queue are handled at once, unless
 	// ConsumerConcurrency names that consumer.
@@ -101,7 +103,10 @@ func (c *Config) Validate() error {
 		bad("%s: scheme %q is not one of %s", name, u.Scheme, strings.Join(schemes, ", "))
 	}
 	checkURL("EVENTWORKER_AMQP_URL", c.AMQPURL, "amqp", "amqps")
-	checkURL("EVENTWORKER_REDIS_URL", c.RedisURL, "redis", "rediss", "unix")
+	redisSchemes := []string{"redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"}
+	if u, err := url.Parse(c.RedisURL); err != nil || !slices.Contains(redisSchemes, u.Scheme) || (u.Host == "" && u.Scheme != "unix") {
+		bad("EVENTWORKER_REDIS_URL: %q is not redis://host:6379/0, rediss://, unix:///path, redis+sentinel://h1,h2/MASTER or redis+cluster://h1,h2", redactURL(c.RedisURL))
+	}
 	if c.QueuePrefix == "" || strings.ContainsAny(c.QueuePrefix, " *#") {
 		bad("EVENTWORKER_QUEUE_PREFIX: %q must be non-empty, without spaces, * or #", c.QueuePrefix)
 	}
@@ -130,6 +135,7 @@ func (c *Config) Validate() error {
 		"EVENTWORKER_LEASE_TTL":        c.LeaseTTL,
 		"EVENTWORKER_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
 		"EVENTWORKER_MAIL_TIMEOUT":     c.MailTimeout,
+		"EVENTWORKER_CACHE_TTL":        c.CacheTTL,
 	}
 	for _, name := range sortedKeys(positive) {
 		if positive[name] <= 0 {

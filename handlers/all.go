@@ -3,20 +3,26 @@ package handlers
 import (
 	"log/slog"
 
+	"github.com/eventworker/eventworker/cache"
+	"github.com/eventworker/eventworker/internal/analytics"
 	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/mailer"
+	"github.com/eventworker/eventworker/internal/tenants"
 )
 
 // Deps is what the handlers need from the outside; internal/app builds it in one place.
 type Deps struct {
 	Logger *slog.Logger
 	// Tenants holds tenant profiles, suspension flags and customers' locales.
-	Tenants TenantDirectory
+	Tenants *tenants.Store
 	// MailFrom is the platform's sender address.
 	MailFrom    mailer.Address
 	Mail        MailSender
 	Emails      *emails.Renderer
 	MailMetrics *mailer.Metrics
+	// Cache is the shared cache the Python services read.
+	Cache     *cache.Cache
+	Analytics *analytics.Store
 }
 
 // All is the one explicit list of the worker's handlers, one per consumer of registry.yaml.
@@ -28,6 +34,8 @@ func All(d Deps) []Handler {
 			From: d.MailFrom, Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants,
 			Metrics: d.MailMetrics, Logger: d.Logger,
 		}),
-		// The cache, inventory, tenants and analytics handlers are added with issue 5.
+		NewCache(d.Cache),
+		NewTenants(d.Tenants),
+		NewAnalytics(d.Analytics),
 	}
 }

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
+	"github.com/eventworker/eventworker/internal/analytics"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/health"
@@ -42,11 +42,10 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 		return fmt.Errorf("registry does not pass lint: %w", errors.Join(problems...))
 	}
 
-	ropts, err := redis.ParseURL(cfg.RedisURL)
+	rdb, err := cache.NewClient(cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err)
 	}
-	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 
 	promReg := metrics.NewRegistry()
@@ -69,9 +68,14 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 		return fmt.Errorf("EVENTWORKER_MAIL_URL: %w", err)
 	}
 	defer sender.Close()
+	shared, err := cache.New(rdb, cache.Config{Prefix: cfg.CachePrefix, TTL: cfg.CacheTTL, Metrics: cache.NewMetrics(promReg)})
+	if err != nil {
+		return err
+	}
 	hs := build(handlers.Deps{
 		Logger: log, Tenants: tenants.New(rdb, cfg.CachePrefix),
 		MailFrom: from, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
+		Cache: shared, Analytics: analytics.New(rdb, cfg.CachePrefix),
 	})
 
 	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second)

@@ -30,6 +30,7 @@ func commands() []command {
 			return exitOK
 		}},
 		{name: "preview", summary: previewSummary, run: runPreview},
+		{name: "stats", summary: statsSummary, run: runStats},
 		{name: "config", summary: "Print the effective configuration, passwords redacted", run: runConfig},
 		{name: "registry", summary: "Check the event registry, validate events against it, generate its docs", run: runRegistry},
 		{name: "version", summary: "Print the version of this binary", run: runVersion},

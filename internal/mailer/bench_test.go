@@ -4,16 +4,18 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/eventworker/eventworker/internal/smtptest"
 )
 
 // The benchmarks send to the in-process go-smtp server with STARTTLS and AUTH PLAIN, as to a
 // submission relay: the reused connection pays the TCP, TLS and AUTH round trips once, a
 // connection per email pays them every time.
 
-func benchServer(b *testing.B) (*testServer, string) {
+func benchServer(b *testing.B) (*smtptest.Server, string) {
 	b.Helper()
-	ts := newTestServer(b, serverOptions{tls: tlsStart, user: "u", pass: "p"})
-	return ts, ts.url("smtp", "u:p", "ca_file="+ts.caFileEscaped())
+	ts := smtptest.Start(b, smtptest.Options{TLS: smtptest.TLSStartTLS, User: "u", Pass: "p"})
+	return ts, ts.URL("smtp", "u:p", "ca_file="+caFileEscaped(ts))
 }
 
 func BenchmarkSendReusedConnection(b *testing.B) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventworker/eventworker/internal/smtptest"
 )
 
 // hostile are display names and subjects an attacker may put into an event: header injection
@@ -30,8 +32,8 @@ var hostile = []string{
 }
 
 func TestHeaderInjection(t *testing.T) {
-	ts := newTestServer(t, serverOptions{})
-	s := openSender(t, testConfig(ts.url("smtp", "", "starttls=none")))
+	ts := smtptest.Start(t, smtptest.Options{})
+	s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
 	fields := []struct {
 		name string
 		set  func(m *Message, v string)
@@ -97,8 +99,8 @@ func addrName(t *testing.T, h mail.Header, field string) string {
 }
 
 func TestInvalidAddressIsNotSent(t *testing.T) {
-	ts := newTestServer(t, serverOptions{})
-	s := openSender(t, testConfig(ts.url("smtp", "", "starttls=none")))
+	ts := smtptest.Start(t, smtptest.Options{})
+	s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
 	bad := append([]string{
 		"Bob <bob@example.com>",
 		"bob@example.com, eve@evil.test",

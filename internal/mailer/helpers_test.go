@@ -8,10 +8,13 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventworker/eventworker/internal/smtptest"
 )
 
 // testTimeout bounds every send and context of the tests, so that a bug fails a test instead
@@ -154,4 +157,9 @@ func sortedNames(names []string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// caFileEscaped is the test server's CA file for a URL query: ca_file=caFileEscaped(ts).
+func caFileEscaped(ts *smtptest.Server) string {
+	return url.QueryEscape(ts.CAFile())
 }

@@ -3,26 +3,27 @@ package mailer
 import (
 	"testing"
 
-	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/eventworker/eventworker/internal/smtptest"
 )
 
 func TestMetricsRecorded(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	metrics := NewMetrics(reg)
-	ts := newTestServer(t, serverOptions{})
-	cfg := testConfig(ts.url("smtp", "", "starttls=none"))
+	ts := smtptest.Start(t, smtptest.Options{})
+	cfg := testConfig(ts.URL("smtp", "", "starttls=none"))
 	cfg.Metrics = metrics
 	s := openSender(t, cfg)
 	ctx := testContext(t)
 
 	_ = s.Send(ctx, simpleMessage("ok-1@shop.example"))
 	_ = s.Send(ctx, simpleMessage("ok-2@shop.example"))
-	ts.failNext("rcpt", 1, 550, smtp.EnhancedCode{5, 1, 1}, "user unknown")
+	ts.FailNext("rcpt", 1, 550, smtptest.EnhancedCode{5, 1, 1}, "user unknown")
 	_ = s.Send(ctx, simpleMessage("rejected@shop.example"))
-	ts.failNext("rcpt", 1, 451, smtp.EnhancedCode{4, 3, 0}, "try later")
+	ts.FailNext("rcpt", 1, 451, smtptest.EnhancedCode{4, 3, 0}, "try later")
 	_ = s.Send(ctx, simpleMessage("deferred@shop.example"))
 	bad := simpleMessage("invalid@shop.example")
 	bad.To[0].Email = "not an address"

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
+
+	"github.com/eventworker/eventworker/internal/smtptest"
 )
 
 func TestSendBuildsMultipartAlternative(t *testing.T) {
-	ts := newTestServer(t, serverOptions{})
-	s := openSender(t, testConfig(ts.url("smtp", "", "starttls=none")))
+	ts := smtptest.Start(t, smtptest.Options{})
+	s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
 	m := testMessage("order-1001.confirmation@shop.example")
 	if err := s.Send(testContext(t), m); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -95,8 +96,8 @@ func TestSendBuildsMultipartAlternative(t *testing.T) {
 }
 
 func TestSendZeroDateIsNow(t *testing.T) {
-	ts := newTestServer(t, serverOptions{})
-	s := openSender(t, testConfig(ts.url("smtp", "", "starttls=none")))
+	ts := smtptest.Start(t, smtptest.Options{})
+	s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
 	before := time.Now().Add(-time.Second).Truncate(time.Second)
 	if err := s.Send(testContext(t), simpleMessage("zero-date@shop.example")); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -116,7 +117,7 @@ func TestSendTLSAndAuth(t *testing.T) {
 	userinfo := "mailer%40shop.example:p%40ss%3Aw%2Frd%25%26%3F"
 	tests := []struct {
 		name     string
-		server   serverOptions
+		server   smtptest.Options
 		scheme   string
 		userinfo string
 		query    string // "{ca}" is replaced by the server's CA file
@@ -125,70 +126,70 @@ func TestSendTLSAndAuth(t *testing.T) {
 	}{
 		{
 			name:   "STARTTLS required, AUTH PLAIN, ca_file",
-			server: serverOptions{tls: tlsStart, user: user, pass: pass},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: pass},
 			scheme: "smtp", userinfo: userinfo, query: "auth=plain&ca_file={ca}",
 			wantMech: sasl.Plain, wantTLS: true,
 		},
 		{
 			name:   "STARTTLS required (default), AUTH LOGIN, ca_file",
-			server: serverOptions{tls: tlsStart, user: user, pass: pass},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: pass},
 			scheme: "smtp", userinfo: userinfo, query: "auth=login&ca_file={ca}",
 			wantMech: sasl.Login, wantTLS: true,
 		},
 		{
 			name:   "auth=auto picks PLAIN",
-			server: serverOptions{tls: tlsStart, user: user, pass: pass},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: pass},
 			scheme: "smtp", userinfo: userinfo, query: "starttls=required&ca_file={ca}",
 			wantMech: sasl.Plain, wantTLS: true,
 		},
 		{
 			name:   "auth=auto falls back to LOGIN",
-			server: serverOptions{tls: tlsStart, user: user, pass: pass, mechs: []string{sasl.Login}},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: pass, Mechs: []string{sasl.Login}},
 			scheme: "smtp", userinfo: userinfo, query: "ca_file={ca}",
 			wantMech: sasl.Login, wantTLS: true,
 		},
 		{
 			name:   "STARTTLS with insecure_skip_verify",
-			server: serverOptions{tls: tlsStart, user: user, pass: pass},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: pass},
 			scheme: "smtp", userinfo: userinfo, query: "insecure_skip_verify=true",
 			wantMech: sasl.Plain, wantTLS: true,
 		},
 		{
 			name:   "smtps implicit TLS, ca_file",
-			server: serverOptions{tls: tlsImplicit, user: user, pass: pass},
+			server: smtptest.Options{TLS: smtptest.TLSImplicit, User: user, Pass: pass},
 			scheme: "smtps", userinfo: userinfo, query: "ca_file={ca}",
 			wantMech: sasl.Plain, wantTLS: true,
 		},
 		{
 			name:   "smtps implicit TLS, AUTH LOGIN, insecure_skip_verify",
-			server: serverOptions{tls: tlsImplicit, user: user, pass: pass},
+			server: smtptest.Options{TLS: smtptest.TLSImplicit, User: user, Pass: pass},
 			scheme: "smtps", userinfo: userinfo, query: "auth=login&insecure_skip_verify=true",
 			wantMech: sasl.Login, wantTLS: true,
 		},
 		{
 			name:   "STARTTLS opportunistic, offered",
-			server: serverOptions{tls: tlsStart},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS},
 			scheme: "smtp", query: "starttls=opportunistic&ca_file={ca}",
 			wantTLS: true,
 		},
 		{
 			name:   "STARTTLS opportunistic, not offered",
-			server: serverOptions{tls: tlsOff},
+			server: smtptest.Options{TLS: smtptest.TLSOff},
 			scheme: "smtp", query: "starttls=opportunistic",
 			wantTLS: false,
 		},
 		{
 			name:   "starttls=none with AUTH on localhost",
-			server: serverOptions{tls: tlsOff, user: user, pass: pass, insecureAuth: true},
+			server: smtptest.Options{TLS: smtptest.TLSOff, User: user, Pass: pass, InsecureAuth: true},
 			scheme: "smtp", userinfo: userinfo, query: "starttls=none",
 			wantMech: sasl.Plain, wantTLS: false,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := newTestServer(t, tt.server)
-			query := strings.ReplaceAll(tt.query, "{ca}", ts.caFileEscaped())
-			s := openSender(t, testConfig(ts.url(tt.scheme, tt.userinfo, query)))
+			ts := smtptest.Start(t, tt.server)
+			query := strings.ReplaceAll(tt.query, "{ca}", caFileEscaped(ts))
+			s := openSender(t, testConfig(ts.URL(tt.scheme, tt.userinfo, query)))
 			for i := range 2 { // the second send reuses the authenticated connection
 				if err := s.Send(testContext(t), simpleMessage(fmt.Sprintf("tls-%d@shop.example", i))); err != nil {
 					t.Fatalf("Send %d: %v", i, err)
@@ -220,7 +221,7 @@ func TestSendConnectionErrorsAreTransient(t *testing.T) {
 	const user, pass = "mailer", "secret-Passw0rd"
 	tests := []struct {
 		name     string
-		server   serverOptions
+		server   smtptest.Options
 		scheme   string
 		userinfo string
 		query    string
@@ -228,58 +229,58 @@ func TestSendConnectionErrorsAreTransient(t *testing.T) {
 	}{
 		{
 			name:   "starttls=required but not offered",
-			server: serverOptions{tls: tlsOff},
+			server: smtptest.Options{TLS: smtptest.TLSOff},
 			scheme: "smtp", query: "",
 			want: []string{"does not offer STARTTLS", "starttls=required", "smtps://"},
 		},
 		{
 			name:   "certificate from an unknown CA",
-			server: serverOptions{tls: tlsStart},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS},
 			scheme: "smtp", query: "",
 			want: []string{"TLS certificate of mail server", "not trusted", "ca_file"},
 		},
 		{
 			name:   "smtps certificate from an unknown CA",
-			server: serverOptions{tls: tlsImplicit},
+			server: smtptest.Options{TLS: smtptest.TLSImplicit},
 			scheme: "smtps", query: "",
 			want: []string{"not trusted", "ca_file"},
 		},
 		{
 			name:   "smtps against a plain SMTP server",
-			server: serverOptions{tls: tlsOff},
+			server: smtptest.Options{TLS: smtptest.TLSOff},
 			scheme: "smtps", query: "",
 			want: []string{"TLS handshake with mail server", "smtps://"},
 		},
 		{
 			name:   "wrong password",
-			server: serverOptions{tls: tlsStart, user: user, pass: "another"},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: "another"},
 			scheme: "smtp", userinfo: user + ":" + pass, query: "ca_file={ca}",
 			want: []string{"authentication failed: check the user and password in EVENTWORKER_MAIL_URL", "535"},
 		},
 		{
 			name:   "wrong password with AUTH LOGIN",
-			server: serverOptions{tls: tlsStart, user: user, pass: "another"},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: "another"},
 			scheme: "smtp", userinfo: user + ":" + pass, query: "auth=login&ca_file={ca}",
 			want: []string{"authentication failed: check the user and password in EVENTWORKER_MAIL_URL", "535"},
 		},
 		{
 			name:   "mechanism not offered",
-			server: serverOptions{tls: tlsStart, user: user, pass: pass, mechs: []string{sasl.Plain}},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: pass, Mechs: []string{sasl.Plain}},
 			scheme: "smtp", userinfo: user + ":" + pass, query: "auth=login&ca_file={ca}",
 			want: []string{"AUTH LOGIN", "offers AUTH PLAIN", "auth="},
 		},
 		{
 			name:   "AUTH required but no user in the URL",
-			server: serverOptions{tls: tlsStart, user: user, pass: pass},
+			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: pass},
 			scheme: "smtp", query: "ca_file={ca}",
 			want: []string{"requires authentication", "530 5.7.0 Authentication required", "EVENTWORKER_MAIL_URL"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := newTestServer(t, tt.server)
-			query := strings.ReplaceAll(tt.query, "{ca}", ts.caFileEscaped())
-			s := openSender(t, testConfig(ts.url(tt.scheme, tt.userinfo, query)))
+			ts := smtptest.Start(t, tt.server)
+			query := strings.ReplaceAll(tt.query, "{ca}", caFileEscaped(ts))
+			s := openSender(t, testConfig(ts.URL(tt.scheme, tt.userinfo, query)))
 			err := s.Send(testContext(t), simpleMessage("fail@shop.example"))
 			if err == nil {
 				t.Fatal("Send succeeded, want an error")
@@ -328,7 +329,7 @@ func TestOpenDoesNotConnect(t *testing.T) {
 	if err != nil {
 		t.Skipf("cannot listen on %s again: %v", addr, err)
 	}
-	ts := serveOn(t, ln2)
+	ts := smtptest.Serve(t, ln2, smtptest.Options{})
 	if err := s.Send(testContext(t), simpleMessage("up@shop.example")); err != nil {
 		t.Fatalf("Send after the server came up: %v", err)
 	}
@@ -337,32 +338,9 @@ func TestOpenDoesNotConnect(t *testing.T) {
 	}
 }
 
-// serveOn runs a plain test server on ln until the test ends.
-func serveOn(t *testing.T, ln net.Listener) *testServer {
-	t.Helper()
-	ts := &testServer{opts: serverOptions{mechs: []string{sasl.Plain}}, fail: map[string]*failure{}, addr: ln.Addr().String()}
-	srv := smtp.NewServer(ts)
-	srv.Domain = "mx.test"
-	srv.ErrorLog = discardLog
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(&countingListener{Listener: ln, ts: ts})
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		ts.dropConnections()
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	})
-	return ts
-}
-
 func TestSendReusesOneConnection(t *testing.T) {
-	ts := newTestServer(t, serverOptions{tls: tlsStart})
-	s := openSender(t, testConfig(ts.url("smtp", "", "ca_file="+ts.caFileEscaped())))
+	ts := smtptest.Start(t, smtptest.Options{TLS: smtptest.TLSStartTLS})
+	s := openSender(t, testConfig(ts.URL("smtp", "", "ca_file="+caFileEscaped(ts))))
 	const n = 50
 	for i := range n {
 		if err := s.Send(testContext(t), simpleMessage(fmt.Sprintf("reuse-%d@shop.example", i))); err != nil {
@@ -387,8 +365,8 @@ func TestSendReusesOneConnection(t *testing.T) {
 }
 
 func TestSendConcurrentSharesOneConnection(t *testing.T) {
-	ts := newTestServer(t, serverOptions{})
-	s := openSender(t, testConfig(ts.url("smtp", "", "starttls=none")))
+	ts := smtptest.Start(t, smtptest.Options{})
+	s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
 	const n = 20
 	errs := make(chan error, n)
 	for i := range n {
@@ -410,25 +388,25 @@ func TestSendConcurrentSharesOneConnection(t *testing.T) {
 func TestSendRedialsAfterServerClosedConnection(t *testing.T) {
 	for _, mode := range []struct {
 		name  string
-		opts  serverOptions
-		query func(*testServer) string
+		opts  smtptest.Options
+		query func(*smtptest.Server) string
 	}{
-		{"plain", serverOptions{}, func(*testServer) string { return "starttls=none" }},
-		{"STARTTLS+AUTH", serverOptions{tls: tlsStart, user: "u", pass: "p"}, func(ts *testServer) string { return "ca_file=" + ts.caFileEscaped() }},
+		{"plain", smtptest.Options{}, func(*smtptest.Server) string { return "starttls=none" }},
+		{"STARTTLS+AUTH", smtptest.Options{TLS: smtptest.TLSStartTLS, User: "u", Pass: "p"}, func(ts *smtptest.Server) string { return "ca_file=" + caFileEscaped(ts) }},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			ts := newTestServer(t, mode.opts)
+			ts := smtptest.Start(t, mode.opts)
 			userinfo := ""
-			if mode.opts.user != "" {
+			if mode.opts.User != "" {
 				userinfo = "u:p"
 			}
-			s := openSender(t, testConfig(ts.url("smtp", userinfo, mode.query(ts))))
+			s := openSender(t, testConfig(ts.URL("smtp", userinfo, mode.query(ts))))
 			const n = 4
 			for i := range n {
 				if err := s.Send(testContext(t), simpleMessage(fmt.Sprintf("drop-%d@shop.example", i))); err != nil {
 					t.Fatalf("Send %d: %v", i, err)
 				}
-				ts.dropConnections() // the server hangs up on the idle client
+				ts.DropConnections() // the server hangs up on the idle client
 			}
 			msgs := ts.Messages()
 			if len(msgs) != n {
@@ -451,23 +429,23 @@ func TestSendTemporaryFailureIsTransient(t *testing.T) {
 	tests := []struct {
 		stage string
 		code  int
-		enh   smtp.EnhancedCode
+		enh   smtptest.EnhancedCode
 		msg   string
 	}{
-		{"rcpt", 451, smtp.EnhancedCode{4, 3, 0}, "Greylisted, try again later"},
-		{"data", 452, smtp.EnhancedCode{4, 3, 1}, "Mailbox full for now"},
+		{"rcpt", 451, smtptest.EnhancedCode{4, 3, 0}, "Greylisted, try again later"},
+		{"data", 452, smtptest.EnhancedCode{4, 3, 1}, "Mailbox full for now"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %d", tt.stage, tt.code), func(t *testing.T) {
-			ts := newTestServer(t, serverOptions{})
-			s := openSender(t, testConfig(ts.url("smtp", "", "starttls=none")))
+			ts := smtptest.Start(t, smtptest.Options{})
+			s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
 			m := simpleMessage("temp@shop.example")
 			// Warm the connection, so that the failure hits a reused one: a 4xx is a reply,
 			// not a stale connection, and must not be retried within the Send.
 			if err := s.Send(testContext(t), simpleMessage("warm@shop.example")); err != nil {
 				t.Fatalf("first Send: %v", err)
 			}
-			ts.failNext(tt.stage, 1, tt.code, tt.enh, tt.msg)
+			ts.FailNext(tt.stage, 1, tt.code, tt.enh, tt.msg)
 			err := s.Send(testContext(t), m)
 			if err == nil {
 				t.Fatal("Send succeeded, want the server's temporary failure")
@@ -501,17 +479,17 @@ func TestSendTemporaryFailureIsTransient(t *testing.T) {
 func TestSend421OnReusedConnectionIsRetried(t *testing.T) {
 	for _, stage := range []string{"rcpt", "data"} {
 		t.Run(stage, func(t *testing.T) {
-			ts := newTestServer(t, serverOptions{})
-			s := openSender(t, testConfig(ts.url("smtp", "", "starttls=none")))
+			ts := smtptest.Start(t, smtptest.Options{})
+			s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
 			if err := s.Send(testContext(t), simpleMessage("warm@shop.example")); err != nil {
 				t.Fatalf("first Send: %v", err)
 			}
 			if stage == "rcpt" {
-				ts.failNext("rcpt", 1, 421, smtp.EnhancedCode{4, 4, 2}, "Idle timeout, bye bye")
+				ts.FailNext("rcpt", 1, 421, smtptest.EnhancedCode{4, 4, 2}, "Idle timeout, bye bye")
 			} else {
 				// go-smtp answers DATA's content, not the DATA command: a 421 there is after
 				// the content and must not be retried.
-				ts.failNext("data", 1, 421, smtp.EnhancedCode{4, 4, 2}, "Shutting down")
+				ts.FailNext("data", 1, 421, smtptest.EnhancedCode{4, 4, 2}, "Shutting down")
 			}
 			err := s.Send(testContext(t), simpleMessage("retry@shop.example"))
 			n := len(ts.Messages())
@@ -539,18 +517,18 @@ func TestSendPermanentRejection(t *testing.T) {
 	tests := []struct {
 		stage     string
 		code      int
-		enh       smtp.EnhancedCode
+		enh       smtptest.EnhancedCode
 		msg       string
 		wantReply string
 	}{
-		{"rcpt", 550, smtp.EnhancedCode{5, 1, 1}, "<x@y>: user unknown", "550 5.1.1 <x@y>: user unknown"},
-		{"data", 554, smtp.EnhancedCode{5, 7, 1}, "Message rejected as spam", "554 5.7.1 Message rejected as spam"},
+		{"rcpt", 550, smtptest.EnhancedCode{5, 1, 1}, "<x@y>: user unknown", "550 5.1.1 <x@y>: user unknown"},
+		{"data", 554, smtptest.EnhancedCode{5, 7, 1}, "Message rejected as spam", "554 5.7.1 Message rejected as spam"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.stage, func(t *testing.T) {
-			ts := newTestServer(t, serverOptions{})
-			s := openSender(t, testConfig(ts.url("smtp", "", "starttls=none")))
-			ts.failNext(tt.stage, 1, tt.code, tt.enh, tt.msg)
+			ts := smtptest.Start(t, smtptest.Options{})
+			s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
+			ts.FailNext(tt.stage, 1, tt.code, tt.enh, tt.msg)
 			err := s.Send(testContext(t), simpleMessage("rejected@shop.example"))
 			if err == nil {
 				t.Fatal("Send succeeded, want a rejection")
@@ -576,8 +554,8 @@ func TestSendPermanentRejection(t *testing.T) {
 }
 
 func TestRateLimitIsWired(t *testing.T) {
-	ts := newTestServer(t, serverOptions{})
-	cfg := testConfig(ts.url("smtp", "", "starttls=none"))
+	ts := smtptest.Start(t, smtptest.Options{})
+	cfg := testConfig(ts.URL("smtp", "", "starttls=none"))
 	cfg.Rate = 0.001 // one email per 1000 s after the burst
 	cfg.Burst = 1
 	s := openSender(t, cfg)
@@ -677,8 +655,8 @@ func TestSendHonoursContextAndTimeout(t *testing.T) {
 }
 
 func TestSendAfterClose(t *testing.T) {
-	ts := newTestServer(t, serverOptions{})
-	s, err := Open(context.Background(), testConfig(ts.url("smtp", "", "starttls=none")))
+	ts := smtptest.Start(t, smtptest.Options{})
+	s, err := Open(context.Background(), testConfig(ts.URL("smtp", "", "starttls=none")))
 	if err != nil {
 		t.Fatal(err)
 	}

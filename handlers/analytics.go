@@ -1,0 +1,57 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/eventworker/eventworker/internal/analytics"
+	"github.com/eventworker/eventworker/registry"
+)
+
+// ConsumerAnalytics is the analytics consumer of registry.yaml.
+const ConsumerAnalytics = "analytics"
+
+// Counter counts an event's increments once per event ID.
+type Counter interface {
+	Count(ctx context.Context, tenantID, eventID string, at time.Time, incr map[string]int64) (bool, error)
+}
+
+// Analytics keeps per-tenant daily counters: orders created, confirmed and cancelled, the
+// revenue of confirmed orders per currency, and users registered.
+type Analytics struct {
+	counter Counter
+}
+
+// NewAnalytics returns the analytics handler.
+func NewAnalytics(c Counter) *Analytics { return &Analytics{counter: c} }
+
+// Consumer implements Handler.
+func (h *Analytics) Consumer() string { return ConsumerAnalytics }
+
+// Handle counts the event on the UTC day it occurred.
+func (h *Analytics) Handle(ctx context.Context, ev *registry.Event) error {
+	incr := map[string]int64{}
+	switch p := ev.Payload.(type) {
+	case *registry.OrderCreated:
+		incr[analytics.OrdersCreated] = 1
+	case *registry.OrderConfirmed:
+		incr[analytics.OrdersConfirmed] = 1
+		minor, err := p.Amount.Minor(p.Currency)
+		if err != nil {
+			// Only an amount beyond 64-bit minor units gets here; retrying cannot fix it.
+			return Permanent(fmt.Errorf("%s: revenue %s %s: %w", ev.Type, p.Amount, p.Currency, err))
+		}
+		incr[analytics.RevenuePrefix+p.Currency] = minor
+	case *registry.OrderCancelled:
+		incr[analytics.OrdersCancelled] = 1
+	case *registry.UserRegistered:
+		incr[analytics.UsersRegistered] = 1
+	default:
+		return Permanent(fmt.Errorf("%s v%d: the analytics consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
+	}
+	if _, err := h.counter.Count(ctx, ev.TenantID, ev.ID, ev.OccurredAt, incr); err != nil {
+		return fmt.Errorf("%s: %w", ev.Type, err)
+	}
+	return nil
+}
