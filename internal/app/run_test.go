@@ -28,8 +28,9 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// privateRedis starts a redis-server of its own, so that stopping it harms no other test.
-func privateRedis(t *testing.T) (addr string, start, stop func()) {
+// privateRedis starts a redis-server of its own, so that stopping it harms no other test; extra
+// are more redis-server arguments (persistence, say).
+func privateRedis(t *testing.T, extra ...string) (addr string, start, stop func()) {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -39,7 +40,8 @@ func privateRedis(t *testing.T) (addr string, start, stop func()) {
 	addr = fmt.Sprintf("127.0.0.1:%d", port)
 	var cmd *exec.Cmd
 	start = func() {
-		cmd = exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+		args := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, extra...)
+		cmd = exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
