@@ -1,6 +1,12 @@
 package registry
 
-import "github.com/santhosh-tekuri/jsonschema/v6"
+import (
+	"errors"
+	"net/mail"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
 
 // formats are the JSON Schema formats the contract needs beyond the standard ones.
 var formats = []*jsonschema.Format{
@@ -15,6 +21,26 @@ var formats = []*jsonschema.Format{
 			}
 			_, err := ParseTime(s)
 			return err
+		},
+	},
+	{
+		// email: a bare RFC 5322 addr-spec without a quoted local part, whitespace or control
+		// characters. The standard format admits "bob\r\nBcc: x"@example.com, which no mail
+		// header may carry; the mailer refuses it too, but the contract should say so first.
+		Name: "email",
+		Validate: func(v any) error {
+			s, ok := v.(string)
+			if !ok {
+				return nil
+			}
+			if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '"' || r == '\\' }) {
+				return errors.New("not a bare email address: quotes, backslashes, spaces and control characters are not allowed")
+			}
+			a, err := mail.ParseAddress(s)
+			if err != nil || a.Address != s || a.Name != "" {
+				return errors.New("not a bare email address (an RFC 5322 addr-spec such as name@example.com)")
+			}
+			return nil
 		},
 	},
 	{
