@@ -23,6 +23,10 @@ type Deps struct {
 	// Cache is the shared cache the Python services read.
 	Cache     *cache.Cache
 	Analytics *analytics.Store
+	// Inventory keeps stock observations and pending low-stock alerts.
+	Inventory InventoryStore
+	// Publisher publishes derived events (product.inventory_low).
+	Publisher EventPublisher
 }
 
 // All is the one explicit list of the worker's handlers, one per consumer of registry.yaml.
@@ -35,6 +39,7 @@ func All(d Deps) []Handler {
 			Metrics: d.MailMetrics, Logger: d.Logger,
 		}),
 		NewCache(d.Cache),
+		NewInventory(InventoryDeps{Store: d.Inventory, Publisher: d.Publisher, Logger: d.Logger}),
 		NewTenants(d.Tenants),
 		NewAnalytics(d.Analytics),
 	}

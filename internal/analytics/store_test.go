@@ -136,7 +136,6 @@ func TestConcurrentReplicasCountOnce(t *testing.T) {
 	}
 }
 
-
 func TestInvalid(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()

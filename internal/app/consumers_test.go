@@ -221,6 +221,22 @@ func TestConsumersEndToEnd(t *testing.T) {
 		t.Errorf("product entry TTL = %s, want the default hour", ttl)
 	}
 
+	// A fall below the threshold (default 5): the inventory consumer derives
+	// product.inventory_low, and the notifications consumer mails the owner.
+	for v, qty := range []int64{10, 2} {
+		e.publish("t1", day.Add(time.Duration(v)*time.Minute), &registry.ProductUpdated{Product: registry.Product{
+			ProductID: "p2", SKU: "SKU-2", Name: "Stove", Price: "25", Currency: "EUR", InventoryQuantity: qty, Version: int64(v + 1),
+		}}, "")
+	}
+	e.wait("the low-stock alert email", 30*time.Second, func() bool {
+		for _, f := range e.emails() {
+			if strings.Contains(f, ".low_stock@") {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Readers' keys, as the Python services write them.
 	for _, k := range []string{"p:tenant:t1:products:0:all", "p:tenant:t2:products:0:all", "p:tenant:t2:user:u9", "p:tenant:t2:product:x"} {
 		e.rdb.Set(ctx, k, "cached", time.Hour)
@@ -292,7 +308,7 @@ func TestConsumersEndToEnd(t *testing.T) {
 		}
 		return true
 	})
-	wantEmails := 2 + orders + int(want[analytics.OrdersConfirmed]+want[analytics.OrdersCancelled]+want[analytics.UsersRegistered])
+	wantEmails := 2 + 1 + orders + int(want[analytics.OrdersConfirmed]+want[analytics.OrdersCancelled]+want[analytics.UsersRegistered])
 	e.wait(fmt.Sprintf("%d emails", wantEmails), 60*time.Second, func() bool { return len(e.emails()) >= wantEmails })
 
 	// Suspend t2: its caches go, its generation moves on, t1 and the worker's state stay.

@@ -18,11 +18,13 @@ import (
 	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/health"
 	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/inventory"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/tenants"
 	"github.com/eventworker/eventworker/internal/version"
 	"github.com/eventworker/eventworker/internal/worker"
+	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -72,10 +74,13 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 	if err != nil {
 		return err
 	}
+	derived := &lazyPublisher{cfg: publisher.Config{URL: cfg.AMQPURL, Registry: reg, Producer: "eventworker", ConnectionName: "eventworker-derived", Logger: log}}
+	defer derived.Close()
 	hs := build(handlers.Deps{
 		Logger: log, Tenants: tenants.New(rdb, cfg.CachePrefix),
 		MailFrom: from, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
 		Cache: shared, Analytics: analytics.New(rdb, cfg.CachePrefix),
+		Inventory: inventory.New(rdb, cfg.CachePrefix), Publisher: derived,
 	})
 
 	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second)
