@@ -70,6 +70,10 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 		return fmt.Errorf("EVENTWORKER_MAIL_URL: %w", err)
 	}
 	defer sender.Close()
+	if strings.HasPrefix(cfg.MailURL, "log:") || strings.HasPrefix(cfg.MailURL, "file:") {
+		log.Warn("emails are not sent: EVENTWORKER_MAIL_URL is a development back end; set smtp:// or smtps:// to send them",
+			"backend", strings.SplitN(cfg.MailURL, ":", 2)[0])
+	}
 	shared, err := cache.New(rdb, cache.Config{Prefix: cfg.CachePrefix, TTL: cfg.CacheTTL, Metrics: cache.NewMetrics(promReg)})
 	if err != nil {
 		return err
