@@ -29,7 +29,9 @@ func benchRedis(b *testing.B) (*redis.Client, string) {
 	b.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		deleteByPrefix(ctx, b, rdb, prefix)
+		if err := testenv.DeletePrefix(ctx, rdb, prefix); err != nil {
+			b.Error(err)
+		}
 		_ = rdb.Close()
 	})
 	return rdb, prefix

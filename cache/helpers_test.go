@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -17,38 +16,7 @@ import (
 // are removed when the test ends.
 func newRedis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
-	prefix := testenv.Name("cachetest") + ":"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		deleteByPrefix(ctx, t, rdb, prefix)
-		_ = rdb.Close()
-	})
-	return rdb, prefix
-}
-
-// deleteByPrefix removes every key under prefix (hex and dashes only: no glob character)
-// with SCAN and UNLINK, independently of the package under test.
-func deleteByPrefix(ctx context.Context, t testing.TB, rdb *redis.Client, prefix string) {
-	t.Helper()
-	var cursor uint64
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, prefix+"*", 1000).Result()
-		if err != nil {
-			t.Errorf("scan %s*: %v", prefix, err)
-			return
-		}
-		if len(keys) > 0 {
-			if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
-				t.Errorf("unlink test keys: %v", err)
-				return
-			}
-		}
-		if cursor = next; cursor == 0 {
-			return
-		}
-	}
+	return testenv.Redis(t, "cachetest")
 }
 
 // newCache returns a Cache on rdb with prefix and fresh metrics; tweak adjusts the config.

@@ -15,7 +15,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/eventworker/eventworker/internal/inventory"
 	"github.com/eventworker/eventworker/internal/testenv"
@@ -69,16 +68,7 @@ func (p *invPublisher) Publish(ctx context.Context, ev publisher.Event) (*regist
 // the buffer its JSON logs go to.
 func newInventoryHandler(t *testing.T) (*Inventory, *invPublisher, *bytes.Buffer) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
-	prefix := testenv.Name("test-handlers-inventory") + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Unlink(ctx, iter.Val())
-		}
-		rdb.Close()
-	})
+	rdb, prefix := testenv.Redis(t, "test-handlers-inventory")
 	pub := newInvPublisher(t)
 	var logs bytes.Buffer
 	h := NewInventory(InventoryDeps{

@@ -7,24 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/eventworker/eventworker/internal/analytics"
 	"github.com/eventworker/eventworker/internal/testenv"
 )
 
 func TestStats(t *testing.T) {
 	addr := testenv.RedisAddr(t)
-	prefix := testenv.Name("test-stats") + ":"
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Unlink(ctx, iter.Val())
-		}
-		rdb.Close()
-	})
+	rdb, prefix := testenv.Redis(t, "test-stats")
 	today := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	old := now
 	now = func() time.Time { return today }

@@ -1,7 +1,6 @@
 package idempotency_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -14,37 +13,7 @@ import (
 // deleted when the test ends.
 func newRedis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
-	prefix := testenv.Name("idemtest") + ":"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		deleteByPrefix(ctx, t, rdb, prefix)
-		_ = rdb.Close()
-	})
-	return rdb, prefix
-}
-
-// deleteByPrefix removes every key under prefix with SCAN, which never blocks Redis as KEYS does.
-func deleteByPrefix(ctx context.Context, t testing.TB, rdb *redis.Client, prefix string) {
-	t.Helper()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan %s*: %v", prefix, err)
-		return
-	}
-	for len(keys) > 0 {
-		n := min(len(keys), 500)
-		if err := rdb.Del(ctx, keys[:n]...).Err(); err != nil {
-			t.Errorf("delete test keys: %v", err)
-			return
-		}
-		keys = keys[n:]
-	}
+	return testenv.Redis(t, "idemtest")
 }
 
 // waitUntil polls cond every 20ms until it holds or the bound passes.

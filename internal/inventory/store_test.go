@@ -29,15 +29,7 @@ func newClient(t *testing.T) *redis.Client {
 // newStore returns a Store under a prefix unique to the test, whose keys are removed at the end.
 func newStore(t *testing.T, o Options) (*Store, *redis.Client, string) {
 	t.Helper()
-	rdb := newClient(t)
-	prefix := testenv.Name("test-inventory") + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Unlink(ctx, iter.Val())
-		}
-	})
+	rdb, prefix := testenv.Redis(t, "test-inventory")
 	return NewWithOptions(rdb, prefix, o), rdb, prefix
 }
 

@@ -12,16 +12,7 @@ import (
 
 func newStore(t *testing.T) (*Store, *redis.Client, string) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
-	prefix := testenv.Name("test-tenants") + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Unlink(ctx, iter.Val())
-		}
-		rdb.Close()
-	})
+	rdb, prefix := testenv.Redis(t, "test-tenants")
 	return New(rdb, prefix), rdb, prefix
 }
 
