@@ -170,6 +170,8 @@ func (n *Notifications) message(ev *registry.Event, out *outgoing, profile tenan
 		MessageID: MessageID(ev.ID, out.template, n.from.Email),
 		Date:      time.Now(),
 		Template:  out.template,
+		LogAttrs: []slog.Attr{slog.String("event_id", ev.ID), slog.String("event_type", ev.Type),
+			slog.String("tenant_id", ev.TenantID), slog.String("consumer", ConsumerNotifications)},
 	}
 	if shop.SupportEmail != "" {
 		msg.ReplyTo = &mailer.Address{Name: shop.Name, Email: shop.SupportEmail}

@@ -107,6 +107,7 @@ func TestLogBackend(t *testing.T) {
 
 	m := testMessage("order-1001.confirmation@shop.example")
 	m.To = append(m.To, Address{Email: "carol@EXAMPLE.com"})
+	m.LogAttrs = []slog.Attr{slog.String("event_id", "e-1"), slog.String("consumer", "notifications")}
 	if err := s.Send(testContext(t), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -124,6 +125,8 @@ func TestLogBackend(t *testing.T) {
 		"subject":           m.Subject,
 		"recipients":        float64(3),
 		"recipient_domains": []any{"example.com", "example.org"},
+		"event_id":          "e-1",
+		"consumer":          "notifications",
 	}
 	for k, v := range want {
 		got, _ := json.Marshal(rec[k])

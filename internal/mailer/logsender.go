@@ -16,13 +16,14 @@ type logSender struct {
 }
 
 func (l *logSender) deliver(ctx context.Context, m *Message, _ *mail.Msg) error {
-	l.log.InfoContext(ctx, "mail: email logged, not sent (log:// back end)",
-		"message_id", m.MessageID,
-		"template", m.Template,
-		"subject", cleanText(m.Subject),
-		"recipients", len(m.To),
-		"recipient_domains", recipientDomains(m.To),
+	attrs := append(slices.Clone(m.LogAttrs),
+		slog.String("message_id", m.MessageID),
+		slog.String("template", m.Template),
+		slog.String("subject", cleanText(m.Subject)),
+		slog.Int("recipients", len(m.To)),
+		slog.Any("recipient_domains", recipientDomains(m.To)),
 	)
+	l.log.LogAttrs(ctx, slog.LevelInfo, "mail: email logged, not sent (log:// back end)", attrs...)
 	return nil
 }
 
