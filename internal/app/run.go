@@ -107,6 +107,8 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	// Keep eventworker_ready current when nothing probes /readyz.
+	go srv.Watch(ctx, 10*time.Second)
 	log.Info("eventworker starting", "version", version.Current(), "http_addr", cfg.HTTPAddr,
 		"queue_prefix", cfg.QueuePrefix, "consumers", strings.Join(reg.Consumers(), ","))
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 // serveReady answers /readyz. While draining it runs no check: the answer is known, and a
@@ -60,4 +61,23 @@ func writeText(w http.ResponseWriter, code int, body string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(body))
+}
+
+// Watch runs the readiness checks every interval and reports each result to OnReady until ctx
+// ends or the server drains, so the eventworker_ready gauge follows the worker's state even
+// when nothing probes /readyz.
+func (s *Server) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if s.draining.Load() {
+			return
+		}
+		s.report(len(s.runChecks(ctx)) == 0 && !s.draining.Load())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -260,3 +260,50 @@ func TestShutdownBeforeStart(t *testing.T) {
 		t.Errorf("Shutdown before Start = %v, want nil", err)
 	}
 }
+
+// Watch reports readiness without anyone probing /readyz, and stops at the drain.
+func TestWatchReportsWithoutProbes(t *testing.T) {
+	var failing atomic.Bool
+	srv := health.New("127.0.0.1:0", prometheus.NewRegistry(), health.Check{Name: "dep", Fn: func(context.Context) error {
+		if failing.Load() {
+			return errors.New("down")
+		}
+		return nil
+	}})
+	reports := make(chan bool, 100)
+	srv.OnReady = func(r bool) {
+		select {
+		case reports <- r:
+		default:
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { srv.Watch(ctx, 10*time.Millisecond); close(done) }()
+	waitReport := func(want bool) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case r := <-reports:
+				if r == want {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("Watch never reported ready=%v", want)
+			}
+		}
+	}
+	waitReport(true)
+	failing.Store(true)
+	waitReport(false)
+	failing.Store(false)
+	waitReport(true)
+	srv.SetDraining()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch did not stop once the server drained")
+	}
+}

@@ -10,6 +10,10 @@ import (
 // Leave it empty in source: Get falls back to the build information when it is.
 var Version string
 
+// Commit is the VCS revision, set with -ldflags "-X .../internal/version.Commit=0123abcd" where
+// the build has no VCS information to read (a container build without .git). Empty in source.
+var Commit string
+
 // unknown stands for a revision that the build did not record (go run, a build outside a VCS
 // checkout, or -buildvcs=false).
 const unknown = "unknown"
@@ -31,7 +35,11 @@ func Get() Info {
 	if !ok {
 		bi = nil
 	}
-	return fromBuildInfo(Version, bi)
+	info := fromBuildInfo(Version, bi)
+	if Commit != "" {
+		info.Revision = shortRevision(Commit)
+	}
+	return info
 }
 
 // Current returns the version of the running binary (Get().Version).
@@ -76,13 +84,19 @@ func fromBuildInfo(linked string, bi *debug.BuildInfo) Info {
 		}
 	}
 	if rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
+		rev = shortRevision(rev)
 		if dirty {
 			rev += "-dirty"
 		}
 		info.Revision = rev
 	}
 	return info
+}
+
+// shortRevision keeps the first 12 characters of a revision, as git's short form does.
+func shortRevision(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
 }

@@ -62,3 +62,12 @@ func TestString(t *testing.T) {
 		t.Errorf("Get().String() = %q", s)
 	}
 }
+
+func TestLinkedCommit(t *testing.T) {
+	old := Commit
+	t.Cleanup(func() { Commit = old })
+	Commit = "0123456789abcdef0123"
+	if got := Get().Revision; got != "0123456789ab" {
+		t.Errorf("Revision with a linked commit = %q, want the first 12 characters", got)
+	}
+}
