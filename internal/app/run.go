@@ -13,15 +13,11 @@ import (
 	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
-	"github.com/eventworker/eventworker/internal/analytics"
 	"github.com/eventworker/eventworker/internal/broker"
-	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/health"
 	"github.com/eventworker/eventworker/internal/idempotency"
-	"github.com/eventworker/eventworker/internal/inventory"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/metrics"
-	"github.com/eventworker/eventworker/internal/tenants"
 	"github.com/eventworker/eventworker/internal/version"
 	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/publisher"
@@ -54,38 +50,14 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 	m := metrics.New(promReg)
 	m.SetBuildInfo(version.Current(), version.Revision(), runtime.Version())
 
-	renderer, err := emails.New(emails.Config{Dir: cfg.TemplateDir})
-	if err != nil {
-		return err
-	}
-	from, err := MailFrom(cfg.MailFrom)
-	if err != nil {
-		return err
-	}
-	mailMetrics := mailer.NewMetrics(promReg)
-	sender, err := mailer.Open(ctx, mailer.Config{
-		URL: cfg.MailURL, Timeout: cfg.MailTimeout, Rate: cfg.MailRate, Logger: log, Metrics: mailMetrics,
-	})
-	if err != nil {
-		return fmt.Errorf("EVENTWORKER_MAIL_URL: %w", err)
-	}
-	defer sender.Close()
-	if strings.HasPrefix(cfg.MailURL, "log:") || strings.HasPrefix(cfg.MailURL, "file:") {
-		log.Warn("emails are not sent: EVENTWORKER_MAIL_URL is a development back end; set smtp:// or smtps:// to send them",
-			"backend", strings.SplitN(cfg.MailURL, ":", 2)[0])
-	}
-	shared, err := cache.New(rdb, cache.Config{Prefix: cfg.CachePrefix, TTL: cfg.CacheTTL, Metrics: cache.NewMetrics(promReg)})
-	if err != nil {
-		return err
-	}
 	derived := &lazyPublisher{cfg: publisher.Config{URL: cfg.AMQPURL, Registry: reg, Producer: "eventworker", ConnectionName: "eventworker-derived", Logger: log}}
 	defer derived.Close()
-	hs := build(handlers.Deps{
-		Logger: log, Tenants: tenants.New(rdb, cfg.CachePrefix),
-		MailFrom: from, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
-		Cache: shared, Analytics: analytics.New(rdb, cfg.CachePrefix),
-		Inventory: inventory.New(rdb, cfg.CachePrefix), Publisher: derived,
-	})
+	deps, closeDeps, err := HandlerDeps(ctx, cfg, log, rdb, promReg, derived)
+	if err != nil {
+		return err
+	}
+	defer closeDeps()
+	hs := build(deps)
 
 	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second)
 	defer confirmer.Close()

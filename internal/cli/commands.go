@@ -30,8 +30,10 @@ func commands() []command {
 			return exitOK
 		}},
 		{name: "preview", summary: previewSummary, run: runPreview},
+		{name: "demo", summary: demoSummary, run: runDemo},
 		{name: "stats", summary: statsSummary, run: runStats},
 		{name: "config", summary: "Print the effective configuration, passwords redacted", run: runConfig},
+		{name: "healthcheck", summary: healthcheckSummary, run: runHealthcheck},
 		{name: "registry", summary: "Check the event registry, validate events against it, generate its docs", run: runRegistry},
 		{name: "version", summary: "Print the version of this binary", run: runVersion},
 		{name: "help", summary: "Show the help of a command, e.g. 'eventworker help registry validate'", run: runHelp},

@@ -48,6 +48,8 @@ type Worker struct {
 	d        Deps
 	topology *broker.Topology
 	gate     *gate
+	// local, when set, carries the messages instead of RabbitMQ (NewLocal).
+	local *LocalTransport
 
 	// mu guards conn and router, which Run sets while Ready may be asked from the HTTP listener.
 	mu     sync.Mutex
@@ -98,14 +100,37 @@ func New(d Deps) (*Worker, error) {
 	}, nil
 }
 
+// NewLocal is New for a worker whose messages travel over t, in this process, instead of
+// RabbitMQ: the same pipeline (validation, idempotency, handler under its timeout with quick
+// retries and panic recovery, durable retries, dead letters, metrics, logs), with t's queues.
+// Deps.Confirmer is not used, and Config.AMQPURL is never dialled. From its return on, events
+// published through t.Publisher() wait in the consumers' queues until Run takes them. A
+// transport serves one worker.
+func NewLocal(d Deps, t *LocalTransport) (*Worker, error) {
+	if t == nil {
+		return nil, errors.New("new local worker: the local transport is nil")
+	}
+	w, err := New(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.bind(w.topology.Bindings, w.names, d.Config, d.Logger); err != nil {
+		return nil, fmt.Errorf("new local worker: %w", err)
+	}
+	w.local = t
+	return w, nil
+}
+
 // Run connects (retrying while the broker is down), consumes until ctx ends, then shuts down
 // gracefully: no new messages, in-flight ones finish and are acknowledged, the rest go back to
-// their queues. It returns nil after a clean shutdown.
+// their queues. It returns nil after a clean shutdown. A worker made by NewLocal consumes from
+// its LocalTransport instead and never dials RabbitMQ.
 func (w *Worker) Run(ctx context.Context) error {
 	cfg := w.d.Config
-	wlog := watermill.NewSlogLoggerWithLevelMapping(w.d.Logger.With("component", "watermill"), map[slog.Level]slog.Level{
-		slog.LevelInfo: slog.LevelDebug, // Watermill's per-subscription chatter
-	})
+	wlog := watermillLogger(w.d.Logger)
+	if w.local != nil {
+		return w.serve(ctx, wlog, w.local.subscriber(), localStore{w.local})
+	}
 	conn, err := w.connect(ctx, wlog)
 	if err != nil || conn == nil {
 		return err
@@ -133,6 +158,22 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create subscriber: %w", err)
 	}
+	return w.serve(ctx, wlog, sub, w.d.Confirmer)
+}
+
+// watermillLogger adapts the worker's logger for Watermill, whose per-subscription chatter at
+// info level becomes debug.
+func watermillLogger(log *slog.Logger) watermill.LoggerAdapter {
+	return watermill.NewSlogLoggerWithLevelMapping(log.With("component", "watermill"), map[slog.Level]slog.Level{
+		slog.LevelInfo: slog.LevelDebug,
+	})
+}
+
+// serve drains every consumer's queue from sub through the pipeline, which stores retries and
+// dead letters with out, until ctx ends; then it shuts down gracefully. The transport (AMQP or
+// local) is only sub and out: everything else is the same.
+func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub message.Subscriber, out confirmPublisher) error {
+	cfg := w.d.Config
 	// The router closes subscribers as soon as it closes; we close ours after in-flight
 	// handlers were acknowledged.
 	held := &heldSubscriber{Subscriber: sub}
@@ -149,7 +190,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		c := h.Consumer()
 		w.d.Metrics.InitConsumer(c)
 		p := &pipeline{
-			consumer: c, handler: h, reg: w.d.Registry, dedupe: w.d.Dedupe, out: w.d.Confirmer,
+			consumer: c, handler: h, reg: w.d.Registry, dedupe: w.d.Dedupe, out: out,
 			m: w.d.Metrics, names: w.names(c), cfg: cfg, log: w.d.Logger, gate: w.gate,
 			handles: map[string]bool{},
 		}
@@ -167,7 +208,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	go func() { runErr <- router.Run(context.WithoutCancel(ctx)) }()
 	select {
 	case <-router.Running():
-		w.d.Logger.Info("consuming", "queues", w.queueNames(), "prefetch", cfg.Prefetch)
+		if w.local != nil {
+			w.d.Logger.Info("consuming", "transport", "local", "queues", w.queueNames())
+		} else {
+			w.d.Logger.Info("consuming", "queues", w.queueNames(), "prefetch", cfg.Prefetch)
+		}
 	case err := <-runErr:
 		return fmt.Errorf("start router: %w", err)
 	case <-ctx.Done():
@@ -241,9 +286,19 @@ func (w *Worker) connect(ctx context.Context, wlog watermill.LoggerAdapter) (*wa
 }
 
 // Ready reports nil while the worker is connected, its router runs and every work queue has a
-// consumer; otherwise what is missing.
+// consumer; otherwise what is missing. A worker on a LocalTransport is ready while its router
+// runs and the transport is open.
 func (w *Worker) Ready(ctx context.Context) error {
 	conn, router := w.running()
+	if w.local != nil {
+		if router == nil || !router.IsRunning() {
+			return errors.New("router not running")
+		}
+		if w.local.isClosed() {
+			return errors.New("local transport closed")
+		}
+		return ctx.Err()
+	}
 	if conn == nil || !conn.IsConnected() {
 		return errors.New("not connected to RabbitMQ")
 	}
@@ -281,7 +336,7 @@ func (w *Worker) queueNames() []string {
 
 // heldSubscriber ignores the router's Close, so that subscriptions stay open until in-flight
 // handlers were acknowledged; the worker closes the real subscriber itself.
-type heldSubscriber struct{ *wamqp.Subscriber }
+type heldSubscriber struct{ message.Subscriber }
 
 // Close is called by the router on shutdown; see heldSubscriber.
 func (h *heldSubscriber) Close() error { return nil }

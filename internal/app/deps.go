@@ -1,0 +1,56 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/eventworker/eventworker/cache"
+	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/handlers"
+	"github.com/eventworker/eventworker/internal/analytics"
+	"github.com/eventworker/eventworker/internal/emails"
+	"github.com/eventworker/eventworker/internal/inventory"
+	"github.com/eventworker/eventworker/internal/mailer"
+	"github.com/eventworker/eventworker/internal/tenants"
+)
+
+// HandlerDeps builds what the handlers need from cfg, on the worker's Redis client and metrics
+// registry: templates, the mail sender, the cache and the worker's own stores. derived publishes
+// the derived events. `run` and `demo` both build their handlers' dependencies here, so they
+// cannot drift apart. close releases the mail sender.
+func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient,
+	reg prometheus.Registerer, derived handlers.EventPublisher) (d handlers.Deps, close func(), err error) {
+	renderer, err := emails.New(emails.Config{Dir: cfg.TemplateDir})
+	if err != nil {
+		return handlers.Deps{}, nil, err
+	}
+	from, err := MailFrom(cfg.MailFrom)
+	if err != nil {
+		return handlers.Deps{}, nil, err
+	}
+	shared, err := cache.New(rdb, cache.Config{Prefix: cfg.CachePrefix, TTL: cfg.CacheTTL, Metrics: cache.NewMetrics(reg)})
+	if err != nil {
+		return handlers.Deps{}, nil, err
+	}
+	mailMetrics := mailer.NewMetrics(reg)
+	sender, err := mailer.Open(ctx, mailer.Config{
+		URL: cfg.MailURL, Timeout: cfg.MailTimeout, Rate: cfg.MailRate, Logger: log, Metrics: mailMetrics,
+	})
+	if err != nil {
+		return handlers.Deps{}, nil, fmt.Errorf("EVENTWORKER_MAIL_URL: %w", err)
+	}
+	if strings.HasPrefix(cfg.MailURL, "log:") {
+		log.Warn("emails are not sent: EVENTWORKER_MAIL_URL is log://; set smtp:// or smtps:// to send them")
+	}
+	return handlers.Deps{
+		Logger: log, Tenants: tenants.New(rdb, cfg.CachePrefix),
+		MailFrom: from, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
+		Cache: shared, Analytics: analytics.New(rdb, cfg.CachePrefix),
+		Inventory: inventory.New(rdb, cfg.CachePrefix), Publisher: derived,
+	}, func() { _ = sender.Close() }, nil
+}
