@@ -149,7 +149,7 @@ func knownMetrics(t *testing.T) map[string]bool {
 	cache.NewMetrics(reg)
 	// A vector shows in a scrape only once it has a child: give each one.
 	m.InitConsumer("c")
-	m.EventsReceived.WithLabelValues("t", "1")
+	m.EventsReceived.WithLabelValues("c", "t", "1")
 	m.ObserveLag("t", time.Second)
 	m.SetBuildInfo("v", "r", "go")
 	m.SetReady(true)

@@ -543,7 +543,7 @@ func summarize(fams []*dto.MetricFamily) metricsSummary {
 			v := m.GetCounter().GetValue()
 			switch f.GetName() {
 			case "eventworker_events_received_total":
-				s.Received = append(s.Received, keyValue{label(m, "event_type") + " v" + label(m, "version"), num(v)})
+				s.Received = append(s.Received, keyValue{label(m, "event_type") + " v" + label(m, "version") + " (" + label(m, "consumer") + ")", num(v)})
 			case "eventworker_handler_outcomes_total":
 				c := label(m, "consumer")
 				if s.Outcomes[c] == nil {
@@ -726,7 +726,7 @@ func revenue(m map[string]int64) string {
 
 func writeMetrics(w io.Writer, m metricsSummary) {
 	fmt.Fprintln(w, "\n== metrics: gathered from the Prometheus registry that /metrics serves ==")
-	fmt.Fprintln(w, "  eventworker_events_received_total (valid events, once per consumer that received them):")
+	fmt.Fprintln(w, "  eventworker_events_received_total (valid events, per consumer that received them):")
 	writeKeyValues(w, m.Received)
 	fmt.Fprintln(w, "  eventworker_handler_outcomes_total:")
 	outcomes := metrics.AllOutcomes()

@@ -29,8 +29,8 @@ func exercise(m *metrics.Metrics) {
 		m.HandlerDuration.WithLabelValues(c).Observe(0.004)
 		m.InFlight.WithLabelValues(c).Inc()
 	}
-	m.EventsReceived.WithLabelValues("order.created", "1").Inc()
-	m.EventsReceived.WithLabelValues("order.created", "2").Inc()
+	m.EventsReceived.WithLabelValues("notifications", "order.created", "1").Inc()
+	m.EventsReceived.WithLabelValues("notifications", "order.created", "2").Inc()
 	m.Lag.WithLabelValues("order.created").Observe(0.2)
 }
 
@@ -40,7 +40,7 @@ func TestLabelsAreBounded(t *testing.T) {
 	m, reg := newMetrics(t)
 	exercise(m)
 	allowed := map[string][]string{
-		"eventworker_events_received_total":    {"event_type", "version"},
+		"eventworker_events_received_total":    {"consumer", "event_type", "version"},
 		"eventworker_handler_outcomes_total":   {"consumer", "outcome"},
 		"eventworker_handler_duration_seconds": {"consumer"},
 		"eventworker_event_lag_seconds":        {"event_type"},

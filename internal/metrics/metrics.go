@@ -16,7 +16,8 @@ var lagBuckets = []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 30, 60, 300, 
 
 // Metrics holds every metric of the worker. Its fields are safe for concurrent use.
 type Metrics struct {
-	// EventsReceived counts valid events on their first delivery, by event_type and version.
+	// EventsReceived counts valid events on their first delivery to each consumer, by consumer,
+	// event_type and version: an event two consumers receive counts once for each.
 	// Label with registry types and versions only, which are bounded.
 	EventsReceived *prometheus.CounterVec
 	// Outcomes counts deliveries by consumer and outcome (the Outcome* constants).
@@ -41,8 +42,8 @@ func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		EventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "events_received_total",
-			Help: "Valid events received, counted on their first delivery.",
-		}, []string{"event_type", "version"}),
+			Help: "Valid events received by each consumer, counted on their first delivery.",
+		}, []string{"consumer", "event_type", "version"}),
 		Outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "handler_outcomes_total",
 			Help: "Deliveries by consumer and outcome (ok, retried, dead_lettered, duplicate, suppressed, invalid).",

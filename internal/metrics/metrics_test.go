@@ -70,9 +70,9 @@ func TestCountsChange(t *testing.T) {
 	}{
 		{
 			name: "events received",
-			act:  func(m *metrics.Metrics) { m.EventsReceived.WithLabelValues("order.created", "2").Add(2) },
+			act:  func(m *metrics.Metrics) { m.EventsReceived.WithLabelValues("analytics", "order.created", "2").Add(2) },
 			metric: func(m *metrics.Metrics) prometheus.Collector {
-				return m.EventsReceived.WithLabelValues("order.created", "2")
+				return m.EventsReceived.WithLabelValues("analytics", "order.created", "2")
 			},
 			want: 2,
 		},

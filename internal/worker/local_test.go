@@ -159,7 +159,8 @@ func TestLocalTransientFailureRetriedToSuccess(t *testing.T) {
 	if got := e.outcome("notifications", metrics.OutcomeOK); got != 1 {
 		t.Errorf("ok outcomes = %v, want 1", got)
 	}
-	if got := testutil.ToFloat64(e.metrics.EventsReceived.WithLabelValues("order.created", "2")); got != 2 {
+	if got := testutil.ToFloat64(e.metrics.EventsReceived.WithLabelValues("notifications", "order.created", "2")) +
+		testutil.ToFloat64(e.metrics.EventsReceived.WithLabelValues("analytics", "order.created", "2")); got != 2 {
 		t.Errorf("events received = %v, want 2 (one per consumer, the retry not counted)", got)
 	}
 	if dl := e.tr.DeadLetters(); len(dl) != 0 {

@@ -89,7 +89,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 		return p.reject(ctx, log, d, fmt.Sprintf("consumer %s does not handle %s in this registry (a stale queue binding?)", p.consumer, ev.Type))
 	}
 	if d.attempts == 0 {
-		p.m.EventsReceived.WithLabelValues(ev.Type, strconv.Itoa(ev.Version)).Inc()
+		p.m.EventsReceived.WithLabelValues(p.consumer, ev.Type, strconv.Itoa(ev.Version)).Inc()
 	}
 
 	state, lease, err := p.dedupe.Begin(ctx, p.consumer, ev.ID)

@@ -56,7 +56,8 @@ func TestHappyPathRoutesByRegistry(t *testing.T) {
 	if got := testutil.ToFloat64(e.metrics.Outcomes.WithLabelValues("notifications", metrics.OutcomeOK)); got != 1 {
 		t.Errorf("ok outcomes of notifications = %v, want 1", got)
 	}
-	if got := testutil.ToFloat64(e.metrics.EventsReceived.WithLabelValues("order.created", "2")); got != 2 {
+	if got := testutil.ToFloat64(e.metrics.EventsReceived.WithLabelValues("notifications", "order.created", "2")) +
+		testutil.ToFloat64(e.metrics.EventsReceived.WithLabelValues("analytics", "order.created", "2")); got != 2 {
 		t.Errorf("events received (one per consumer) = %v, want 2", got)
 	}
 	if err := e.stop(); err != nil {
