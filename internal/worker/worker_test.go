@@ -47,7 +47,11 @@ func TestHappyPathRoutesByRegistry(t *testing.T) {
 	e.waitFor("notifications and analytics to handle the order", 15*time.Second, func() bool {
 		return e.rec.count("notifications", id) == 1 && e.rec.count("analytics", id) == 1
 	})
-	time.Sleep(300 * time.Millisecond)
+	// A handler call is recorded when it starts; its outcome once it is acknowledged.
+	e.waitFor("the outcomes to be counted", 15*time.Second, func() bool {
+		return testutil.ToFloat64(e.metrics.Outcomes.WithLabelValues("notifications", metrics.OutcomeOK)) == 1 &&
+			testutil.ToFloat64(e.metrics.Outcomes.WithLabelValues("analytics", metrics.OutcomeOK)) == 1
+	})
 	for _, c := range []string{"cache", "inventory", "tenants"} {
 		if n := e.rec.count(c, id); n != 0 {
 			t.Errorf("%s is not mapped to order.created but handled it %d times", c, n)
