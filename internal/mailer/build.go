@@ -179,7 +179,7 @@ func checkAddress(field string, a Address) (*mail.Address, error) {
 	if parsed.Name != "" || parsed.Address != s {
 		return nil, fail("it must be a bare address such as name@example.com, without a display name, quotes or comments")
 	}
-	return &mail.Address{Name: cleanText(a.Name), Address: parsed.Address}, nil
+	return &mail.Address{Name: displayName(a.Name), Address: parsed.Address}, nil
 }
 
 // checkMessageID accepts an RFC 5322 msg-id without its angle brackets, in its dot-atom form:
@@ -221,6 +221,17 @@ func isDotAtom(s string) bool {
 // cleanText makes event text safe for a display name or the subject: CR, LF and every other
 // control character, the Unicode line and paragraph separators and the bidirectional controls
 // (which make a name display other than it reads) become spaces; invalid UTF-8 becomes U+FFFD.
+// displayName cleans a display name. net/mail writes a non-ASCII name as a Q-encoded word, which
+// leaves a backslash as it is; RFC 2047 forbids one there and strict parsers (Go's own) then
+// refuse the whole header, so it becomes the fullwidth reverse solidus, which reads the same.
+func displayName(s string) string {
+	s = cleanText(s)
+	if strings.ContainsRune(s, '\\') && strings.ContainsFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		s = strings.ReplaceAll(s, "\\", "\uFF3C")
+	}
+	return s
+}
+
 func cleanText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
