@@ -117,7 +117,7 @@ func TestEveryCommandHelp(t *testing.T) {
 // ./internal/cli -run Usage -update rewrites them.
 func TestUsageGolden(t *testing.T) {
 	noRegistryEnv(t)
-	cases := [][]string{{}, {"version"}, {"help"}, {"registry"}, {"preview"}, {"stats"}, {"healthcheck"}, {"demo"}}
+	cases := [][]string{{}, {"version"}, {"help"}, {"registry"}, {"preview"}, {"stats"}, {"healthcheck"}, {"demo"}, {"bench"}}
 	for _, c := range registryCommands(nil) {
 		cases = append(cases, []string{"registry", c.name})
 	}

@@ -32,6 +32,7 @@ func commands() []command {
 		{name: "preview", summary: previewSummary, run: runPreview},
 		{name: "demo", summary: demoSummary, run: runDemo},
 		{name: "stats", summary: statsSummary, run: runStats},
+		{name: "bench", summary: benchSummary, run: runBench},
 		{name: "config", summary: "Print the effective configuration, passwords redacted", run: runConfig},
 		{name: "healthcheck", summary: healthcheckSummary, run: runHealthcheck},
 		{name: "registry", summary: "Check the event registry, validate events against it, generate its docs", run: runRegistry},

@@ -1,0 +1,573 @@
+// Package bench is the benchmark harness of `eventworker bench`: it preloads or paces events
+// of a mix on a private exchange of the real RabbitMQ, drains them with the worker as deployed
+// (app.RunWith with handlers.All) in a child process, optionally drains the same workload with a
+// bare amqp091-go consumer doing the same Redis work, sends emails to a local SMTP sink, and
+// reports throughput, end-to-end lag percentiles, CPU seconds and peak RSS against issue 7's
+// targets. It never runs in `go test`.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/eventworker/eventworker/cache"
+	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/publisher"
+	"github.com/eventworker/eventworker/registry"
+)
+
+// Modes.
+const (
+	// ModeDrain preloads the events, then times the drain.
+	ModeDrain = "drain"
+	// ModeSteady publishes at a fixed rate while the worker runs.
+	ModeSteady = "steady"
+)
+
+// Options of a benchmark run.
+type Options struct {
+	Mode     string
+	Events   int
+	Mix      string
+	Rate     float64
+	Duration time.Duration
+	Baseline bool
+	// Emails, when positive, also sends that many emails to a local SMTP sink.
+	Emails int
+	// Keys, when positive in drain mode, drains a second time after loading that many unrelated
+	// keys into Redis, to show that the cost per event does not grow with the keyspace. The run
+	// then uses Redis database 15, as cache/bench_test.go does.
+	Keys       int
+	CPUProfile string
+	Getenv     func(string) string
+	// Progress receives progress lines (stderr).
+	Progress io.Writer
+}
+
+// Bench runs the benchmark and returns its report; the private exchange, queues and Redis keys
+// are deleted at the end.
+func Bench(ctx context.Context, o Options) (*Report, error) {
+	if o.Mode != ModeDrain && o.Mode != ModeSteady {
+		return nil, fmt.Errorf("unknown mode %q: use %s or %s", o.Mode, ModeDrain, ModeSteady)
+	}
+	progress := func(format string, args ...any) { fmt.Fprintf(o.Progress, "bench: "+format+"\n", args...) }
+	name := "ewbench-" + randomHex(4)
+	dir, err := os.MkdirTemp("", name)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	regFile := filepath.Join(dir, "registry.yaml")
+	yaml := strings.Replace(string(registry.Embedded()), "exchange: events", "exchange: "+name, 1)
+	if err := os.WriteFile(regFile, []byte(yaml), 0o600); err != nil {
+		return nil, err
+	}
+	reg, err := registry.LoadFile(regFile)
+	if err != nil {
+		return nil, err
+	}
+	wl, err := newWorkload(reg, o.Mix)
+	if err != nil {
+		return nil, err
+	}
+	sink, err := startSink()
+	if err != nil {
+		return nil, err
+	}
+	defer sink.Close()
+	getenv := o.Getenv
+	if o.Keys > 0 && o.Mode == ModeDrain {
+		u, err := keysDB(getenv("EVENTWORKER_REDIS_URL"))
+		if err != nil {
+			return nil, err
+		}
+		getenv = func(k string) string {
+			if k == "EVENTWORKER_REDIS_URL" {
+				return u
+			}
+			return o.Getenv(k)
+		}
+	}
+	cfg, err := benchConfig(getenv, name, regFile, sink.URL())
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Mode: o.Mode, Mix: o.Mix, Machine: machine()}
+
+	conn, err := amqp.Dial(cfg.AMQPURL)
+	if err != nil {
+		return nil, fmt.Errorf("RabbitMQ: %w", err)
+	}
+	defer conn.Close()
+	defer cleanup(conn, cfg, reg, progress)
+	if err := declare(conn, cfg, reg, o.Baseline && o.Mode == ModeDrain); err != nil {
+		return nil, err
+	}
+	pub, err := publisher.New(ctx, publisher.Config{URL: cfg.AMQPURL, Registry: reg, Producer: "eventworker-bench", Channels: 16})
+	if err != nil {
+		return nil, err
+	}
+	defer pub.Close()
+
+	spec := childSpec{Name: name, RegistryFile: regFile, RedisURL: cfg.RedisURL, MailURL: sink.URL(), CPUProfile: o.CPUProfile}
+	switch o.Mode {
+	case ModeDrain:
+		progress("%s: preloading %d %s events on exchange %s", name, o.Events, o.Mix, name)
+		start := time.Now()
+		if err := preload(ctx, pub, wl, o.Events); err != nil {
+			return nil, err
+		}
+		progress("preloaded in %s; draining with the worker (child process)", time.Since(start).Round(time.Millisecond))
+		spec.Kind, spec.Expected, spec.Timeout = kindWorker, wl.expected(o.Events), 10*time.Minute
+		rep.Worker, err = runChild(ctx, spec, o.Events, "worker", nil)
+		if err != nil {
+			return nil, err
+		}
+		if o.Baseline {
+			progress("draining the same workload with the bare amqp091-go consumer (child process)")
+			spec.Kind, spec.CPUProfile = kindBaseline, suffixed(o.CPUProfile, ".bare")
+			rep.Baseline, err = runChild(ctx, spec, o.Events, "bare consumer", nil)
+			if err != nil {
+				return nil, err
+			}
+			if err := purgeBare(conn, cfg, reg); err != nil {
+				return nil, err
+			}
+		}
+		if o.Keys > 0 {
+			progress("loading %d unrelated keys into Redis (%s)", o.Keys, cfg.RedisURL)
+			start := time.Now()
+			if err := loadKeys(ctx, cfg, o.Keys); err != nil {
+				return nil, err
+			}
+			progress("loaded in %s; preloading %d more events and draining again", time.Since(start).Round(time.Millisecond), o.Events)
+			if err := preloadFrom(ctx, pub, wl, o.Events, o.Events); err != nil {
+				return nil, err
+			}
+			spec.Kind, spec.CPUProfile = kindWorker, suffixed(o.CPUProfile, ".keys")
+			rep.WorkerKeys, err = runChild(ctx, spec, o.Events, fmt.Sprintf("worker, %d keys", o.Keys), nil)
+			if err != nil {
+				return nil, err
+			}
+			rep.Keys = o.Keys
+		}
+	case ModeSteady:
+		n := int(o.Rate * o.Duration.Seconds())
+		spec.Kind, spec.Expected, spec.Timeout = kindWorker, wl.expected(n), o.Duration+30*time.Second
+		var published atomic.Int64
+		var pubErr error
+		var pubSeconds float64
+		during := func() {
+			progress("%s: worker consuming; publishing %s events at %.0f/s for %s", name, o.Mix, o.Rate, o.Duration)
+			start := time.Now()
+			pubErr = pace(ctx, pub, wl, n, o.Rate, &published)
+			pubSeconds = time.Since(start).Seconds()
+		}
+		rep.Worker, err = runChild(ctx, spec, n, "worker", func() error {
+			if err := waitConsumers(ctx, conn, cfg, reg); err != nil {
+				return err
+			}
+			during()
+			return pubErr
+		})
+		if err != nil {
+			return nil, err
+		}
+		rep.Worker.PublishedPerSecond = Ratio(float64(published.Load()), pubSeconds)
+	}
+	if o.Emails > 0 {
+		progress("sending %d emails to the local SMTP sink", o.Emails)
+		if rep.Emails, err = sendEmails(ctx, sink, o.Emails); err != nil {
+			return nil, err
+		}
+	}
+	rep.evaluate()
+	return rep, nil
+}
+
+// runChild runs this executable as a bench child with spec, calls during (if any) while it
+// runs, and returns the child's figures with its CPU time and peak RSS.
+func runChild(ctx context.Context, spec childSpec, events int, label string, during func() error) (*Run, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "bench")
+	cmd.Env = append(os.Environ(), ChildEnv+"="+string(raw))
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if during != nil {
+		if err := during(); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, err
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("%s child: %w", label, err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var res childResult
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		return nil, fmt.Errorf("%s child printed %q: %w", label, stdout.String(), err)
+	}
+	expected := 0
+	for _, n := range spec.Expected {
+		expected += n
+	}
+	run := &Run{
+		Name: label, Consumers: res.Consumers, Events: events, Handled: res.Handled, Expected: expected,
+		Errors: res.Errors, Seconds: res.Seconds, EventsPerSecond: Ratio(float64(events), res.Seconds),
+		Lag: res.Lag, TimedOut: res.TimedOut,
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		run.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
+		run.PeakRSSMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
+	}
+	return run, nil
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// topology is the worker's topology for cfg, as worker.New builds it.
+func topology(cfg *config.Config, reg *registry.Registry) *broker.Topology {
+	b := map[string][]string{}
+	for _, c := range reg.Consumers() {
+		b[c] = reg.EventsOf(c)
+	}
+	return &broker.Topology{
+		Exchange: reg.Exchange(), Prefix: cfg.QueuePrefix, QueueType: cfg.QueueType,
+		DeliveryLimit: cfg.DeliveryLimit, RetryDelays: cfg.RetryDelays, Bindings: b,
+	}
+}
+
+// declare declares the worker's topology, as the worker would, and with bare the bare
+// consumer's copies of the work queues, bound alike.
+func declare(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, bare bool) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	top := topology(cfg, reg)
+	for _, c := range reg.Consumers() {
+		if err := top.Declare(ch, c); err != nil {
+			return err
+		}
+		if !bare {
+			continue
+		}
+		q := baselineQueue(cfg.QueuePrefix, c)
+		if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": cfg.QueueType}); err != nil {
+			return err
+		}
+		for _, key := range top.Bindings[c] {
+			if err := ch.QueueBind(q, key, reg.Exchange(), false, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// waitConsumers waits until every work queue has as many consumers as the worker's concurrency.
+func waitConsumers(ctx context.Context, conn *amqp.Connection, cfg *config.Config, reg *registry.Registry) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ready := true
+		for _, c := range reg.Consumers() {
+			q, err := ch.QueueDeclarePassive(broker.Names{Prefix: cfg.QueuePrefix, Consumer: c}.Work(), true, false, false, false, nil)
+			if err != nil {
+				return err
+			}
+			if q.Consumers < cfg.ConcurrencyOf(c) {
+				ready = false
+			}
+		}
+		if ready {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the worker did not consume from every queue within 60 s")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// preload publishes n events of the workload with 32 publishers at once.
+func preload(ctx context.Context, pub *publisher.Publisher, wl *workload, n int) error {
+	return preloadFrom(ctx, pub, wl, 0, n)
+}
+
+// preloadFrom publishes events first to first+n-1 of the workload.
+func preloadFrom(ctx context.Context, pub *publisher.Publisher, wl *workload, first, n int) error {
+	next := make(chan int)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := publishOne(ctx, pub, wl, i); err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := first; i < first+n; i++ {
+		select {
+		case next <- i:
+		case err := <-errc:
+			close(next)
+			wg.Wait()
+			return err
+		}
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func publishOne(ctx context.Context, pub *publisher.Publisher, wl *workload, i int) error {
+	ev, err := wl.event(i)
+	if err != nil {
+		return err
+	}
+	_, err = pub.Publish(ctx, ev)
+	return err
+}
+
+// pace publishes n events at rate per second: every millisecond tick hands the events due by
+// then to 16 publishers. occurred_at is set when an event is published.
+func pace(ctx context.Context, pub *publisher.Publisher, wl *workload, n int, rate float64, published *atomic.Int64) error {
+	next := make(chan int, n)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := publishOne(ctx, pub, wl, i); err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+					continue
+				}
+				published.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	sent := 0
+	for sent < n {
+		select {
+		case <-ctx.Done():
+			close(next)
+			wg.Wait()
+			return ctx.Err()
+		case err := <-errc:
+			close(next)
+			wg.Wait()
+			return err
+		case <-tick.C:
+		}
+		due := min(int(time.Since(start).Seconds()*rate), n)
+		for ; sent < due; sent++ {
+			next <- sent
+		}
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// cleanup deletes the bench's queues, exchange and Redis keys.
+func cleanup(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, progress func(string, ...any)) {
+	if ch, err := conn.Channel(); err == nil {
+		for _, c := range reg.Consumers() {
+			n := broker.Names{Prefix: cfg.QueuePrefix, Consumer: c}
+			qs := []string{n.Work(), n.DeadLetter(), baselineQueue(cfg.QueuePrefix, c)}
+			for _, d := range cfg.RetryDelays {
+				qs = append(qs, n.Retry(d))
+			}
+			for _, q := range qs {
+				_, _ = ch.QueueDelete(q, false, false, false)
+			}
+		}
+		_ = ch.ExchangeDelete(reg.Exchange(), false, false)
+		_ = ch.Close()
+	}
+	rdb, err := cache.NewClient(cfg.RedisURL)
+	if err != nil {
+		return
+	}
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	deleted := 0
+	iter := rdb.Scan(ctx, 0, cfg.QueuePrefix+":*", 1000).Iterator()
+	var batch []string
+	flush := func() {
+		if len(batch) > 0 {
+			_ = rdb.Unlink(ctx, batch...).Err()
+			deleted += len(batch)
+			batch = batch[:0]
+		}
+	}
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			flush()
+		}
+	}
+	flush()
+	progress("cleaned up: queues and exchange %s, %d Redis keys", reg.Exchange(), deleted)
+}
+
+// keysDB is the Redis URL raw (default redis://localhost:6379/0) with database 15.
+func keysDB(raw string) (string, error) {
+	if raw == "" {
+		raw = "redis://localhost:6379/0"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		return "", fmt.Errorf("--keys needs a redis:// or rediss:// EVENTWORKER_REDIS_URL (it uses database 15)")
+	}
+	u.Path = "/15"
+	return u.String(), nil
+}
+
+// loadKeys writes n small unrelated keys under the bench's prefix (so cleanup removes them), in
+// pipelines of 20 MSETs of 1,000 keys.
+func loadKeys(ctx context.Context, cfg *config.Config, n int) error {
+	rdb, err := cache.NewClient(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	const perMSet, perPipe = 1000, 20
+	value := "0123456789abcdef0123456789abcdef"
+	prefix := cfg.QueuePrefix + ":unrelated:"
+	for start := 0; start < n; start += perMSet * perPipe {
+		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for m := start; m < min(n, start+perMSet*perPipe); m += perMSet {
+				kv := make([]any, 0, 2*perMSet)
+				for i := m; i < min(n, m+perMSet); i++ {
+					kv = append(kv, prefix+strconv.Itoa(i), value)
+				}
+				p.MSet(ctx, kv...)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("load unrelated keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// purgeBare empties the bare consumer's queues, which later preloads would fill again.
+func purgeBare(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	for _, c := range reg.Consumers() {
+		if _, err := ch.QueueDelete(baselineQueue(cfg.QueuePrefix, c), false, false, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// suffixed is path+suffix, or "" for no path.
+func suffixed(path, suffix string) string {
+	if path == "" {
+		return ""
+	}
+	return path + suffix
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// machine describes this machine from /proc.
+func machine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			m.MemoryMiB = kb / 1024
+		}
+	}
+	return m
+}
+
+// discardLogger is a silent logger.
+var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/eventworker/eventworker/internal/bench"
+)
+
+const benchSummary = "Benchmark the worker against the real RabbitMQ and Redis (issue 7's targets)"
+
+const benchUsage = `Runs the worker as deployed (app.RunWith with every handler) in a child process on a private
+exchange, queues and Redis key prefix of the RabbitMQ and Redis of $EVENTWORKER_AMQP_URL and
+$EVENTWORKER_REDIS_URL, and deletes them at the end. Other EVENTWORKER_* settings apply to the
+worker (concurrency, prefetch, ...); the mail rate limit is lifted unless EVENTWORKER_MAIL_RATE is
+set, and emails go to a local SMTP sink.
+
+drain: preloads --events events of --mix, then times the worker's drain: throughput, end-to-end
+lag from occurred_at (p50, p95, p99; it includes the time in the queue), the child's CPU seconds
+and peak RSS. --baseline drains the same events, preloaded into copies of the queues, with a bare
+amqp091-go consumer doing the same Redis work, and prints the ratio.
+steady: publishes at --rate events/s for --duration while the worker runs, and reports the lag.
+--emails N also sends N emails through the mailer to the sink over one reused connection.
+--keys N (drain) drains a second time after loading N unrelated keys, both drains in Redis
+database 15, and compares the cache consumer's throughput and CPU per event.
+See BENCHMARKS.md.`
+
+func runBench(ctx context.Context, e *env, path string, args []string) int {
+	if spec := e.getenv(bench.ChildEnv); spec != "" {
+		if err := bench.Child(ctx, spec, e.getenv, e.stdout, e.stderr); err != nil {
+			return e.fail(path, err)
+		}
+		return exitOK
+	}
+	f := newFlags(path, "Usage: "+path+" [--mode drain|steady] [--events N] [--mix product|mixed] [--rate R]\n"+
+		"       [--duration D] [--baseline] [--emails N] [--keys N] [--json] [--cpuprofile FILE]\n\n"+benchUsage)
+	mode := f.String("mode", bench.ModeDrain, "drain or steady")
+	events := f.Int("events", 20000, "`N` events to preload (drain)")
+	mix := f.String("mix", bench.MixProduct, "product (product.updated only) or mixed (shop traffic)")
+	rate := f.Float64("rate", 1000, "events per second (steady)")
+	duration := f.Duration("duration", 10*time.Second, "how long to publish (steady)")
+	baseline := f.Bool("baseline", false, "also drain the workload with the bare consumer (drain)")
+	emails := f.Int("emails", 0, "also send `N` emails to the local SMTP sink")
+	keys := f.Int("keys", 0, "drain a second time with `N` unrelated keys in Redis database 15 (drain)")
+	asJSON := f.Bool("json", false, "print JSON instead of tables")
+	cpuprofile := f.String("cpuprofile", "", "write the worker child's CPU profile to `FILE` (the bare consumer's to FILE.bare, the --keys drain's to FILE.keys)")
+	if status, ok := f.parseFlagsOnly(e, args); !ok {
+		return status
+	}
+	switch {
+	case *mode != bench.ModeDrain && *mode != bench.ModeSteady:
+		return e.usageError(path, "--mode %q is neither drain nor steady", *mode)
+	case *mix != bench.MixProduct && *mix != bench.MixMixed:
+		return e.usageError(path, "--mix %q is neither product nor mixed", *mix)
+	case *events < 1:
+		return e.usageError(path, "--events %d must be at least 1", *events)
+	case *rate <= 0 || *duration <= 0:
+		return e.usageError(path, "--rate and --duration must be positive")
+	case *emails < 0 || *keys < 0:
+		return e.usageError(path, "--emails and --keys must not be negative")
+	}
+	stderr := e.stderr
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	rep, err := bench.Bench(ctx, bench.Options{
+		Mode: *mode, Events: *events, Mix: *mix, Rate: *rate, Duration: *duration, Baseline: *baseline,
+		Emails: *emails, Keys: *keys, CPUProfile: *cpuprofile, Getenv: e.getenv, Progress: stderr,
+	})
+	if err != nil {
+		return e.fail(path, err)
+	}
+	if *asJSON {
+		err = rep.WriteJSON(e.stdout)
+	} else {
+		err = rep.WriteText(e.stdout)
+	}
+	if err != nil {
+		return e.fail(path, err)
+	}
+	return exitOK
+}
