@@ -61,16 +61,21 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("decode envelope: %w", err)
 	}
+	return e.fromWire(&w.wireEnvelope, w.EventVersion)
+}
+
+// fromWire sets e from the decoded envelope, whose event_version is the number version.
+func (e *Event) fromWire(w *wireEnvelope, version json.Number) error {
 	t, err := ParseTime(w.OccurredAt)
 	if err != nil {
 		return fmt.Errorf("decode envelope: occurred_at: %w", err)
 	}
-	version, err := jsonInt(w.EventVersion)
+	v, err := jsonInt(version)
 	if err != nil {
-		return fmt.Errorf("decode envelope: event_version %q: %w", w.EventVersion, err)
+		return fmt.Errorf("decode envelope: event_version %q: %w", version, err)
 	}
 	*e = Event{
-		ID: w.EventID, Type: w.EventType, Version: version, OccurredAt: t, TenantID: w.TenantID,
+		ID: w.EventID, Type: w.EventType, Version: v, OccurredAt: t, TenantID: w.TenantID,
 		CorrelationID: w.CorrelationID, CausationID: w.CausationID, Producer: w.Producer, Data: w.Data,
 	}
 	return nil

@@ -76,8 +76,15 @@ func (r *Registry) Validate(routingKey string, body []byte) (*Event, error) {
 		return nil, verr
 	}
 
+	// The body is parsed already: build the envelope from that parse where it is sure to give
+	// what decoding the body again would.
 	ev := new(Event)
-	if err := ev.UnmarshalJSON(body); err != nil {
+	if w, version, ok := wireFromObject(obj, body); ok {
+		err = ev.fromWire(&w, version)
+	} else {
+		err = ev.UnmarshalJSON(body)
+	}
+	if err != nil {
 		verr.Failures = append(verr.Failures, Failure{Message: err.Error()})
 		return nil, verr
 	}

@@ -1,10 +1,12 @@
 package broker
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,13 +46,47 @@ func (Marshaler) Unmarshal(d amqp.Delivery) (*message.Message, error) {
 	if n, ok := HeaderInt(d.Headers["x-delivery-count"]); ok {
 		md.Set(MetaDeliveryCount, strconv.FormatInt(n, 10))
 	}
-	if own := ApplicationHeaders(d.Headers); len(own) > 0 {
-		b, err := json.Marshal(JSONValue(own))
-		if err == nil {
-			md.Set(MetaHeaders, string(b))
-		}
+	if own, ok := applicationHeadersJSON(d.Headers); ok {
+		md.Set(MetaHeaders, own)
 	}
 	return msg, nil
+}
+
+// applicationHeadersJSON is json.Marshal(JSONValue(ApplicationHeaders(h))), false when there
+// are no application headers or they do not marshal. It writes the object itself, member by
+// member in json.Marshal's order (keys sorted bytewise) and escaping, which spares the two
+// intermediate maps and encoding/json's reflection over them.
+func applicationHeadersJSON(h amqp.Table) (string, bool) {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		if isApplicationHeader(k) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return "", false
+	}
+	slices.Sort(keys)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	buf.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		// Encode ends each value with a newline, which goes.
+		if err := enc.Encode(k); err != nil {
+			return "", false
+		}
+		buf.Truncate(buf.Len() - 1)
+		buf.WriteByte(':')
+		if err := enc.Encode(JSONValue(h[k])); err != nil {
+			return "", false
+		}
+		buf.Truncate(buf.Len() - 1)
+	}
+	buf.WriteByte('}')
+	return buf.String(), true
 }
 
 // Marshal makes a persistent JSON publishing of a Watermill message; the worker itself publishes
@@ -71,15 +107,23 @@ func (Marshaler) Marshal(msg *message.Message) (amqp.Publishing, error) {
 func ApplicationHeaders(h amqp.Table) amqp.Table {
 	out := amqp.Table{}
 	for k, v := range h {
-		switch {
-		case k == "x-death", k == "x-delivery-count", k == "x-first-death-exchange", k == "x-first-death-queue",
-			k == "x-first-death-reason", k == "x-last-death-exchange", k == "x-last-death-queue", k == "x-last-death-reason":
-		case len(k) > 14 && k[:14] == "x-eventworker-":
-		default:
+		if isApplicationHeader(k) {
 			out[k] = v
 		}
 	}
 	return out
+}
+
+// isApplicationHeader reports whether a header is neither the broker's nor the worker's own.
+func isApplicationHeader(k string) bool {
+	switch {
+	case k == "x-death", k == "x-delivery-count", k == "x-first-death-exchange", k == "x-first-death-queue",
+		k == "x-first-death-reason", k == "x-last-death-exchange", k == "x-last-death-queue", k == "x-last-death-reason":
+		return false
+	case len(k) > 14 && k[:14] == "x-eventworker-":
+		return false
+	}
+	return true
 }
 
 // HeadersFromMetadata restores the application headers that Unmarshal kept as JSON.

@@ -3,6 +3,7 @@ package emails
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/text/language"
@@ -86,3 +87,21 @@ func (l *Locale) Date(t any) string {
 
 // Zone is the name of the locale's time zone.
 func (l *Locale) Zone() string { return l.loc.String() }
+
+// zones caches the time zones loadZone loaded, by IANA name: time.LoadLocation reads and parses
+// the zone's tzdata on every call, once per email. A *time.Location is immutable and safe to
+// share. Only zones that loaded are kept, so the cache holds at most the tzdata's few hundred.
+var zones sync.Map // name -> *time.Location
+
+// loadZone is time.LoadLocation, remembered; false when the zone does not load.
+func loadZone(name string) (*time.Location, bool) {
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location), true
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, false
+	}
+	zones.Store(name, l)
+	return l, true
+}

@@ -240,7 +240,7 @@ func (s *set) locale(tz string, candidates ...string) *Locale {
 	}
 	loc := time.UTC
 	if tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
+		if l, ok := loadZone(tz); ok {
 			loc = l
 		}
 	}

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventworker/eventworker/config"
@@ -47,6 +49,8 @@ type pipeline struct {
 	gate     *gate
 	// handles holds the event types registry.yaml maps to this consumer.
 	handles map[string]bool
+	// kept holds the consumer's metric children once looked up.
+	kept keptMetrics
 }
 
 // handle is the Watermill handler. It returns nil once the message is acknowledged-worthy (done,
@@ -57,24 +61,26 @@ func (p *pipeline) handle(msg *message.Message) error {
 		return errDraining
 	}
 	defer p.gate.leave()
-	p.m.InFlight.WithLabelValues(p.consumer).Inc()
-	defer p.m.InFlight.WithLabelValues(p.consumer).Dec()
+	inFlight := p.inFlight()
+	inFlight.Inc()
+	defer inFlight.Dec()
 
 	// Router.Close cancels the message's context; what we started must still be able to finish,
 	// be recorded and be acknowledged.
 	ctx := context.WithoutCancel(msg.Context())
 	d := delivery{msg: msg, rk: msg.Metadata.Get(broker.MetaRoutingKey)}
 	d.attempts, _ = strconv.Atoi(msg.Metadata.Get(broker.MetaAttempts))
-	log := p.log.With("consumer", p.consumer, "attempt", d.attempts+1, "routing_key", d.rk)
+	ml := &msgLog{base: p.log, consumer: p.consumer, attempt: d.attempts + 1, rk: d.rk}
 
 	if len(msg.Payload) > p.cfg.MaxBodyBytes {
 		reason := fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes (EVENTWORKER_MAX_BODY_BYTES); not parsed", len(msg.Payload), p.cfg.MaxBodyBytes)
-		return p.reject(ctx, log.With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", ""), d, reason)
+		return p.reject(ctx, ml.logger().With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", ""), d, reason)
 	}
 	ev, err := p.reg.Validate(d.rk, msg.Payload)
 	if err != nil {
 		var verr *registry.ValidationError
 		reason := err.Error()
+		log := ml.logger()
 		claimed := log.With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", "")
 		if errors.As(err, &verr) {
 			reason = verr.Reason()
@@ -83,10 +89,10 @@ func (p *pipeline) handle(msg *message.Message) error {
 		return p.reject(ctx, claimed, d, "invalid event: "+reason)
 	}
 	d.ev = ev
-	log = log.With("event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID)
+	ml.setEvent(ev)
 	if !p.handles[ev.Type] {
 		// A binding left over from an older registry.yaml routes it here.
-		return p.reject(ctx, log, d, fmt.Sprintf("consumer %s does not handle %s in this registry (a stale queue binding?)", p.consumer, ev.Type))
+		return p.reject(ctx, ml.logger(), d, fmt.Sprintf("consumer %s does not handle %s in this registry (a stale queue binding?)", p.consumer, ev.Type))
 	}
 	if d.attempts == 0 {
 		p.m.EventsReceived.WithLabelValues(p.consumer, ev.Type, strconv.Itoa(ev.Version)).Inc()
@@ -96,15 +102,15 @@ func (p *pipeline) handle(msg *message.Message) error {
 	switch {
 	case err != nil:
 		// Redis is down: no effect without its record. Retry later without spending an attempt.
-		log.Warn("idempotency store unavailable; retrying later", "error", err.Error())
-		return p.retry(ctx, log, d, d.attempts, fmt.Errorf("idempotency store: %w", err))
+		ml.logger().Warn("idempotency store unavailable; retrying later", "error", err.Error())
+		return p.retry(ctx, ml.logger(), d, d.attempts, fmt.Errorf("idempotency store: %w", err))
 	case state == idempotency.StateDone:
-		p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeDuplicate).Inc()
-		log.Info("duplicate event skipped: already handled")
+		p.countOutcome(metrics.OutcomeDuplicate)
+		ml.logger().Info("duplicate event skipped: already handled")
 		return nil
 	case state == idempotency.StateHeld:
-		log.Info("event is being handled elsewhere; retrying later")
-		return p.retry(ctx, log, d, d.attempts, errors.New("held by a live lease of another worker"))
+		ml.logger().Info("event is being handled elsewhere; retrying later")
+		return p.retry(ctx, ml.logger(), d, d.attempts, errors.New("held by a live lease of another worker"))
 	}
 
 	herr := p.runHandler(ctx, ev)
@@ -112,18 +118,21 @@ func (p *pipeline) handle(msg *message.Message) error {
 	case herr == nil, errors.Is(herr, handlers.ErrSuppressed):
 		if err := lease.Complete(ctx); err != nil {
 			// The effect happened; acknowledging is right. A redelivery may repeat it.
-			log.Warn("handled, but the done marker was not stored", "error", err.Error())
+			ml.logger().Warn("handled, but the done marker was not stored", "error", err.Error())
 		}
 		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
 		if herr != nil {
-			p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeSuppressed).Inc()
-			log.Info("event suppressed", "reason", herr.Error())
+			p.countOutcome(metrics.OutcomeSuppressed)
+			ml.logger().Info("event suppressed", "reason", herr.Error())
 			return nil
 		}
-		p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeOK).Inc()
-		log.Debug("event handled")
+		p.countOutcome(metrics.OutcomeOK)
+		if ml.base.Enabled(context.Background(), slog.LevelDebug) {
+			ml.logger().Debug("event handled")
+		}
 		return nil
 	}
+	log := ml.logger()
 	if err := lease.Release(ctx); err != nil {
 		log.Warn("could not release the processing lease; it expires by itself", "error", err.Error())
 	}
@@ -171,7 +180,7 @@ func (p *pipeline) call(ctx context.Context, ev *registry.Event) (err error) {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panicked: %v", r)
 		}
-		p.m.HandlerDuration.WithLabelValues(p.consumer).Observe(time.Since(start).Seconds())
+		p.handlerDuration().Observe(time.Since(start).Seconds())
 	}()
 	if err := p.handler.Handle(ctx, ev); err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
@@ -188,7 +197,7 @@ func (p *pipeline) reject(ctx context.Context, log *slog.Logger, d delivery, rea
 	if err := p.deadLetter(ctx, log, d, broker.ClassPermanent, reason); err != nil {
 		return err
 	}
-	p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeInvalid).Inc()
+	p.countOutcome(metrics.OutcomeInvalid)
 	return nil
 }
 
@@ -197,7 +206,7 @@ func (p *pipeline) giveUp(ctx context.Context, log *slog.Logger, d delivery, cla
 	if err := p.deadLetter(ctx, log, d, class, reason); err != nil {
 		return err
 	}
-	p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeDeadLettered).Inc()
+	p.countOutcome(metrics.OutcomeDeadLettered)
 	return nil
 }
 
@@ -212,7 +221,7 @@ func (p *pipeline) retry(ctx context.Context, log *slog.Logger, d delivery, atte
 	if err := p.out.Publish(ctx, "", p.names.Retry(delay), pub); err != nil {
 		return p.storeFailed(log, "retry", err)
 	}
-	p.m.Outcomes.WithLabelValues(p.consumer, metrics.OutcomeRetried).Inc()
+	p.countOutcome(metrics.OutcomeRetried)
 	log.Warn("event failed; retrying later", "error", cause.Error(), "retry_in", delay.String())
 	return nil
 }
@@ -263,4 +272,90 @@ func (p *pipeline) storeFailed(log *slog.Logger, what string, err error) error {
 	log.Error("could not store the "+what+"; the message goes back to its queue", "error", err.Error())
 	p.gate.sleep(time.Second)
 	return fmt.Errorf("store %s: %w", what, err)
+}
+
+// msgLog is the logger of one message: the pipeline's with the consumer, attempt and routing
+// key, and the event's ID, type and tenant once it is valid. It is built on first use only:
+// slog's JSON handler formats the attributes as With adds them, which every message paid for
+// although at info level a handled one logs nothing.
+type msgLog struct {
+	base     *slog.Logger
+	consumer string
+	attempt  int
+	rk       string
+	ev       *registry.Event
+	l        *slog.Logger
+}
+
+// logger returns the message's logger, with the attributes and in the order that
+// base.With(consumer, attempt, routing key).With(event ID, type, tenant) gives.
+func (m *msgLog) logger() *slog.Logger {
+	if m.l == nil {
+		m.l = m.base.With("consumer", m.consumer, "attempt", m.attempt, "routing_key", m.rk)
+		if m.ev != nil {
+			m.l = m.l.With("event_id", m.ev.ID, "event_type", m.ev.Type, "tenant_id", m.ev.TenantID)
+		}
+	}
+	return m.l
+}
+
+// setEvent adds the valid event's attributes.
+func (m *msgLog) setEvent(ev *registry.Event) {
+	m.ev = ev
+	if m.l != nil {
+		m.l = m.l.With("event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID)
+	}
+}
+
+// keptMetrics are the metric children of a pipeline's consumer, each looked up on first use,
+// as before, and then kept: WithLabelValues hashes the labels and takes a lock on every call.
+// The vectors are never reset, so a kept child stays the one WithLabelValues returns; two
+// goroutines that both look one up first get the same child.
+type keptMetrics struct {
+	inFlight atomic.Pointer[prometheus.Gauge]
+	duration atomic.Pointer[prometheus.Observer]
+	outcomes [8]atomic.Pointer[prometheus.Counter]
+}
+
+// outcomeSlot indexes keptMetrics.outcomes by outcome label.
+var outcomeSlot = func() map[string]int {
+	m := map[string]int{}
+	for i, o := range metrics.AllOutcomes() {
+		m[o] = i
+	}
+	return m
+}()
+
+func (p *pipeline) inFlight() prometheus.Gauge {
+	if g := p.kept.inFlight.Load(); g != nil {
+		return *g
+	}
+	g := p.m.InFlight.WithLabelValues(p.consumer)
+	p.kept.inFlight.Store(&g)
+	return g
+}
+
+func (p *pipeline) handlerDuration() prometheus.Observer {
+	if o := p.kept.duration.Load(); o != nil {
+		return *o
+	}
+	o := p.m.HandlerDuration.WithLabelValues(p.consumer)
+	p.kept.duration.Store(&o)
+	return o
+}
+
+// countOutcome counts one delivery of the consumer with outcome.
+func (p *pipeline) countOutcome(outcome string) {
+	i, ok := outcomeSlot[outcome]
+	if !ok || i >= len(p.kept.outcomes) {
+		p.m.Outcomes.WithLabelValues(p.consumer, outcome).Inc()
+		return
+	}
+	c := p.kept.outcomes[i].Load()
+	if c == nil {
+		v := p.m.Outcomes.WithLabelValues(p.consumer, outcome)
+		c = &v
+		p.kept.outcomes[i].Store(c)
+	}
+	(*c).Inc()
 }
