@@ -43,10 +43,12 @@ type Config struct {
 	MailURL string
 	// MailFrom is the platform's sender, "Name <address>" or a bare address; the display
 	// name becomes the shop's name once its profile is known.
-	MailFrom    string
-	MailRate    float64
-	MailTimeout time.Duration
-	TemplateDir string
+	MailFrom string
+	MailRate float64
+	// MailConnections is how many SMTP connections are kept open and reused.
+	MailConnections int
+	MailTimeout     time.Duration
+	TemplateDir     string
 }
 
 // Queue types.
@@ -169,6 +171,9 @@ func (c *Config) Validate() error {
 		bad("EVENTWORKER_MAIL_FROM: %q is not an address like \"Shop <noreply@example.com>\"", c.MailFrom)
 	} else if !strings.Contains(a.Address, "@") {
 		bad("EVENTWORKER_MAIL_FROM: %q has no domain", c.MailFrom)
+	}
+	if c.MailConnections < 1 || c.MailConnections > 64 {
+		bad("EVENTWORKER_MAIL_CONNECTIONS: %d must be between 1 and 64", c.MailConnections)
 	}
 	if c.MailRate < 0 {
 		bad("EVENTWORKER_MAIL_RATE: %g must not be negative (0 means no limit)", c.MailRate)

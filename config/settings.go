@@ -109,6 +109,8 @@ var settings = func() []setting {
 	add(mk("EVENTWORKER_MAIL_FROM", "mail-from", "Shop <noreply@localhost>", "sender address; its name is replaced by the shop's name when known", false, set, get))
 	fset, fget := float(func(c *Config) *float64 { return &c.MailRate })
 	add(mk("EVENTWORKER_MAIL_RATE", "mail-rate", "10", "emails per second across the process; 0 means no limit", false, fset, fget))
+	iset, iget = integer(func(c *Config) *int { return &c.MailConnections })
+	add(mk("EVENTWORKER_MAIL_CONNECTIONS", "mail-connections", "4", "SMTP connections kept open and reused; each carries one email at a time", false, iset, iget))
 	dset, dget = duration(func(c *Config) *time.Duration { return &c.MailTimeout })
 	add(mk("EVENTWORKER_MAIL_TIMEOUT", "mail-timeout", "30s", "deadline of one SMTP send", false, dset, dget))
 	set, get = str(func(c *Config) *string { return &c.TemplateDir })

@@ -39,7 +39,8 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 	}
 	mailMetrics := mailer.NewMetrics(reg)
 	sender, err := mailer.Open(ctx, mailer.Config{
-		URL: cfg.MailURL, Timeout: cfg.MailTimeout, Rate: cfg.MailRate, Logger: log, Metrics: mailMetrics,
+		URL: cfg.MailURL, Timeout: cfg.MailTimeout, Rate: cfg.MailRate, Connections: cfg.MailConnections,
+		Logger: log, Metrics: mailMetrics,
 	})
 	if err != nil {
 		return handlers.Deps{}, nil, fmt.Errorf("EVENTWORKER_MAIL_URL: %w", err)

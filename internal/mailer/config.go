@@ -28,6 +28,12 @@ type Config struct {
 	Rate float64
 	// Burst is how many emails may go out at once before Rate applies; default 1.
 	Burst int
+	// Connections is how many SMTP connections the sender keeps open and reuses, each carrying
+	// one email at a time; default 1. More let concurrent handlers send in parallel.
+	Connections int
+
+	// warnInsecure is set for the first connection of a pool, so the warning comes once.
+	warnInsecure bool
 	// Logger receives connection events and, for log://, the email summaries; default: discard.
 	Logger *slog.Logger
 	// Metrics, when not nil, receives sent, failed and duration observations for every back end.
@@ -38,6 +44,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.Connections == 0 {
+		c.Connections = 1
 	}
 	if c.Burst == 0 {
 		c.Burst = DefaultBurst
@@ -59,6 +68,9 @@ func (c Config) Validate() error {
 	}
 	if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) {
 		problems = append(problems, fmt.Errorf("mail rate %v is not usable: use a positive number of emails per second, or 0 for no limit", c.Rate))
+	}
+	if c.Connections < 0 || c.Connections > 64 {
+		problems = append(problems, fmt.Errorf("mail connections %d is not between 1 and 64 (0 means 1)", c.Connections))
 	}
 	if c.Burst < 0 {
 		problems = append(problems, fmt.Errorf("mail burst %d is negative: use a positive number, or 0 for the default of %d", c.Burst, DefaultBurst))

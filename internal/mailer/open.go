@@ -55,7 +55,7 @@ func Open(ctx context.Context, cfg Config) (Sender, error) {
 	var b backend
 	switch ep.scheme {
 	case schemeSMTP, schemeSMTPS:
-		b, err = openSMTP(cfg, ep)
+		b, err = openPool(cfg, ep)
 	case schemeFile:
 		b, err = openFile(ep)
 	default:

@@ -127,7 +127,7 @@ func openSMTP(cfg Config, ep *endpoint) (*smtpSender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: configuring the SMTP client for %s: %w", ErrInvalidURL, ep.addr(), err)
 	}
-	if ep.insecureSkipVerify {
+	if ep.insecureSkipVerify && cfg.warnInsecure {
 		s.log.Warn("mail: TLS certificate verification is off (insecure_skip_verify=true): anyone on the network path can read and change the emails and the SMTP password; use ca_file instead",
 			"server", ep.addr())
 	}
