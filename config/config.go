@@ -12,8 +12,10 @@ import (
 
 // Config is the worker's effective configuration.
 type Config struct {
-	AMQPURL      string
-	RedisURL     string
+	AMQPURL  string
+	RedisURL string
+	// RedisCAFile, when set, is the PEM file of the CAs trusted for a rediss:// Redis.
+	RedisCAFile  string
 	HTTPAddr     string
 	QueuePrefix  string
 	QueueType    string

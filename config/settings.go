@@ -67,6 +67,8 @@ var settings = func() []setting {
 	add(mk("EVENTWORKER_AMQP_URL", "amqp-url", "amqp://guest:guest@localhost:5672/", "RabbitMQ URL (amqp:// or amqps://)", true, set, get))
 	set, get = str(func(c *Config) *string { return &c.RedisURL })
 	add(mk("EVENTWORKER_REDIS_URL", "redis-url", "redis://localhost:6379/0", "Redis URL: redis://, rediss://, unix://, redis+sentinel://h1,h2/MASTER or redis+cluster://h1,h2", true, set, get))
+	set, get = str(func(c *Config) *string { return &c.RedisCAFile })
+	add(mk("EVENTWORKER_REDIS_CA_FILE", "redis-ca-file", "", "PEM file of the CAs trusted for rediss:// instead of the system's", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.HTTPAddr })
 	add(mk("EVENTWORKER_HTTP_ADDR", "http-addr", ":9090", "listen address of /metrics, /healthz and /readyz", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.QueuePrefix })

@@ -40,7 +40,7 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 		return fmt.Errorf("registry does not pass lint: %w", errors.Join(problems...))
 	}
 
-	rdb, err := cache.NewClient(cfg.RedisURL)
+	rdb, err := cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile)
 	if err != nil {
 		return fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err)
 	}

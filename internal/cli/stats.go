@@ -48,7 +48,7 @@ func runStats(ctx context.Context, e *env, path string, args []string) int {
 	if err != nil {
 		return e.fail(path, err)
 	}
-	rdb, err := cache.NewClient(cfg.RedisURL)
+	rdb, err := cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile)
 	if err != nil {
 		return e.fail(path, fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err))
 	}

@@ -2,21 +2,12 @@ package smtptest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -24,6 +15,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/eventworker/eventworker/internal/testenv"
 )
 
 // Mode is how the server offers TLS.
@@ -136,9 +129,9 @@ func Serve(t testing.TB, ln net.Listener, opts Options) *Server {
 	srv.WriteTimeout = 30 * time.Second
 	var served net.Listener = counting
 	if opts.TLS != TLSOff {
-		p := testPKI(t)
-		s.caFile = p.writeCA(t)
-		conf := &tls.Config{Certificates: []tls.Certificate{p.leaf}, MinVersion: tls.VersionTLS12}
+		p := testenv.Certificates(t)
+		s.caFile = p.CAFile
+		conf := &tls.Config{Certificates: []tls.Certificate{p.Leaf}, MinVersion: tls.VersionTLS12}
 		if opts.TLS == TLSStartTLS {
 			srv.TLSConfig = conf
 		} else {
@@ -389,83 +382,4 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 		return nil, true, l.check(l.user, string(response))
 	}
 	return nil, false, sasl.ErrUnexpectedClientResponse
-}
-
-// pki is a test CA and a server certificate it issued for 127.0.0.1 and localhost.
-type pki struct {
-	caPEM []byte
-	leaf  tls.Certificate
-}
-
-var (
-	pkiOnce   sync.Once
-	sharedPKI *pki
-	pkiErr    error
-)
-
-// testPKI generates the CA and the server certificate once per test binary.
-func testPKI(t testing.TB) *pki {
-	t.Helper()
-	pkiOnce.Do(func() { sharedPKI, pkiErr = generatePKI() })
-	if pkiErr != nil {
-		t.Fatalf("smtptest: generating the test PKI: %v", pkiErr)
-	}
-	return sharedPKI
-}
-
-func generatePKI() (*pki, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "eventworker smtptest CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, err
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "mx.test"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	return &pki{
-		caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		leaf:  tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey},
-	}, nil
-}
-
-// writeCA writes the CA certificate to the test's temporary directory.
-func (p *pki) writeCA(t testing.TB) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(path, p.caPEM, 0o600); err != nil {
-		t.Fatalf("smtptest: writing ca.pem: %v", err)
-	}
-	return path
 }

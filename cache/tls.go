@@ -1,0 +1,59 @@
+package cache
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrInvalidCAFile reports a CA file that cannot be read or holds no PEM certificate.
+var ErrInvalidCAFile = errors.New("invalid Redis CA file")
+
+// NewClientWithCA is NewClient, trusting the CA certificates in the PEM file caFile instead of
+// the system's for a TLS URL (rediss://, rediss+sentinel://, rediss+cluster://). An empty caFile
+// is NewClient; a caFile with a URL that does not use TLS is an error, since it would be ignored.
+func NewClientWithCA(rawURL, caFile string) (redis.UniversalClient, error) {
+	if caFile == "" {
+		return NewClient(rawURL)
+	}
+	p, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidCAFile, err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%w: %s holds no PEM certificate", ErrInvalidCAFile, caFile)
+	}
+	withRoots := func(c *tls.Config) error {
+		if c == nil {
+			return fmt.Errorf("%w: a CA file is set but redis URL %s does not use TLS: use rediss://", ErrInvalidCAFile, redactURL(rawURL))
+		}
+		c.RootCAs = roots
+		return nil
+	}
+	switch {
+	case p.failover != nil:
+		if err := withRoots(p.failover.TLSConfig); err != nil {
+			return nil, err
+		}
+		return redis.NewFailoverClient(p.failover), nil
+	case p.cluster != nil:
+		if err := withRoots(p.cluster.TLSConfig); err != nil {
+			return nil, err
+		}
+		return redis.NewClusterClient(p.cluster), nil
+	default:
+		if err := withRoots(p.simple.TLSConfig); err != nil {
+			return nil, err
+		}
+		return redis.NewClient(p.simple), nil
+	}
+}
