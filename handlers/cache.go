@@ -41,8 +41,8 @@ func (h *Cache) Handle(ctx context.Context, ev *registry.Event) error {
 	case *registry.UserUpdated:
 		err = h.cache.DropUser(ctx, ev.TenantID, p.UserID)
 	case *registry.TenantSuspended:
-		if p.TenantID != ev.TenantID {
-			return Permanent(fmt.Errorf("%s: data.tenant_id %q differs from the envelope's tenant_id %q", ev.Type, p.TenantID, ev.TenantID))
+		if err := sameTenant(ev, p.TenantID); err != nil {
+			return err
 		}
 		_, err = h.cache.PurgeTenant(ctx, ev.TenantID)
 	default:

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/eventworker/eventworker/registry"
 )
@@ -55,3 +56,13 @@ func (f Func) Consumer() string { return f.Name }
 
 // Handle implements Handler.
 func (f Func) Handle(ctx context.Context, ev *registry.Event) error { return f.Fn(ctx, ev) }
+
+// sameTenant refuses an event whose data names another tenant than its envelope: one tenant's
+// event must not change another's state. The registry refuses such events already; handlers
+// that act on data.tenant_id check again, so no path around validation can do it.
+func sameTenant(ev *registry.Event, dataTenant string) error {
+	if dataTenant != ev.TenantID {
+		return Permanent(fmt.Errorf("%s: data.tenant_id %q differs from the envelope's tenant_id %q", ev.Type, dataTenant, ev.TenantID))
+	}
+	return nil
+}

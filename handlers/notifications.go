@@ -31,9 +31,10 @@ type MailSender interface {
 // TenantDirectory is what the notifications consumer reads and keeps about tenants and their
 // customers.
 type TenantDirectory interface {
-	Get(ctx context.Context, tenantID string) (p tenants.Profile, hasProfile bool, err error)
+	// Recipient returns the tenant's profile and, for a userID, the locale that customer
+	// registered with.
+	Recipient(ctx context.Context, tenantID, userID string) (p tenants.Profile, hasProfile bool, locale string, err error)
 	SetUserLocale(ctx context.Context, tenantID, userID, locale string) error
-	UserLocale(ctx context.Context, tenantID, userID string) (string, error)
 }
 
 // Notifications sends the contract's emails: order received, payment reminder, order
@@ -78,7 +79,7 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 	if err != nil {
 		return Permanent(err)
 	}
-	profile, hasProfile, err := n.tenants.Get(ctx, ev.TenantID)
+	profile, hasProfile, customerLocale, err := n.tenants.Recipient(ctx, ev.TenantID, out.customerID)
 	if err != nil {
 		return fmt.Errorf("%s email: %w", out.template, err)
 	}
@@ -101,11 +102,7 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 	}
 	locales := out.locales
 	if out.customerID != "" {
-		l, err := n.tenants.UserLocale(ctx, ev.TenantID, out.customerID)
-		if err != nil {
-			return fmt.Errorf("%s email: %w", out.template, err)
-		}
-		locales = append([]string{l}, locales...)
+		locales = append([]string{customerLocale}, locales...)
 	}
 	msg, err := n.message(ev, out, profile, hasProfile, locales)
 	if err != nil {

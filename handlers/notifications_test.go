@@ -42,18 +42,14 @@ type memTenants struct {
 	err      error
 }
 
-func (m *memTenants) Get(_ context.Context, id string) (tenants.Profile, bool, error) {
+func (m *memTenants) Recipient(_ context.Context, id, user string) (tenants.Profile, bool, string, error) {
 	p, ok := m.profiles[id]
-	return p, ok && p.Name != "", m.err
+	return p, ok && p.Name != "", m.locales[id+"/"+user], m.err
 }
 
 func (m *memTenants) SetUserLocale(_ context.Context, t, u, l string) error {
 	m.locales[t+"/"+u] = l
 	return m.err
-}
-
-func (m *memTenants) UserLocale(_ context.Context, t, u string) (string, error) {
-	return m.locales[t+"/"+u], m.err
 }
 
 const shopID = "acme"

@@ -33,33 +33,28 @@ func (h *Tenants) Consumer() string { return ConsumerTenants }
 // Handle stores the profile or flag unless a later event already did: redelivered or reordered
 // events never bring back an old profile or undo a later suspension or reactivation.
 func (h *Tenants) Handle(ctx context.Context, ev *registry.Event) error {
-	var dataTenant string
 	var err error
 	switch p := ev.Payload.(type) {
 	case *registry.TenantProvisioned:
-		dataTenant = p.TenantID
-		if dataTenant == ev.TenantID {
-			_, err = h.store.SaveProfile(ctx, tenants.Profile{
-				TenantID: p.TenantID, Name: p.Name, OwnerEmail: p.OwnerEmail, SupportEmail: p.SupportEmail,
-				Locale: p.Locale, Plan: p.Plan, Timezone: p.Timezone,
-			}, ev.OccurredAt)
+		if err := sameTenant(ev, p.TenantID); err != nil {
+			return err
 		}
+		_, err = h.store.SaveProfile(ctx, tenants.Profile{
+			TenantID: p.TenantID, Name: p.Name, OwnerEmail: p.OwnerEmail, SupportEmail: p.SupportEmail,
+			Locale: p.Locale, Plan: p.Plan, Timezone: p.Timezone,
+		}, ev.OccurredAt)
 	case *registry.TenantSuspended:
-		dataTenant = p.TenantID
-		if dataTenant == ev.TenantID {
-			_, err = h.store.SetSuspended(ctx, p.TenantID, true, ev.OccurredAt)
+		if err := sameTenant(ev, p.TenantID); err != nil {
+			return err
 		}
+		_, err = h.store.SetSuspended(ctx, p.TenantID, true, ev.OccurredAt)
 	case *registry.TenantReactivated:
-		dataTenant = p.TenantID
-		if dataTenant == ev.TenantID {
-			_, err = h.store.SetSuspended(ctx, p.TenantID, false, ev.OccurredAt)
+		if err := sameTenant(ev, p.TenantID); err != nil {
+			return err
 		}
+		_, err = h.store.SetSuspended(ctx, p.TenantID, false, ev.OccurredAt)
 	default:
 		return Permanent(fmt.Errorf("%s v%d: the tenants consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
-	}
-	if dataTenant != ev.TenantID {
-		// One tenant's event must not change another's state.
-		return Permanent(fmt.Errorf("%s: data.tenant_id %q differs from the envelope's tenant_id %q", ev.Type, dataTenant, ev.TenantID))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", ev.Type, err)

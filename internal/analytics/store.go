@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/eventworker/eventworker/registry"
 )
 
 // Counter names, the fields of a day's hash.
@@ -143,3 +147,21 @@ end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 `)
+
+// FormatRevenue writes minor units as major-unit decimals per currency, sorted by currency:
+// "EUR 12.50, JPY 300"; "-" when there is none.
+func FormatRevenue(m map[string]int64) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(m))
+	for _, c := range slices.Sorted(maps.Keys(m)) {
+		d, err := registry.DecimalFromMinor(m[c], c)
+		if err != nil {
+			parts = append(parts, fmt.Sprintf("%s %d (minor units)", c, m[c]))
+			continue
+		}
+		parts = append(parts, c+" "+string(d))
+	}
+	return strings.Join(parts, ", ")
+}

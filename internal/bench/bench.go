@@ -336,42 +336,61 @@ func preload(ctx context.Context, pub *publisher.Publisher, wl *workload, n int)
 	return preloadFrom(ctx, pub, wl, 0, n)
 }
 
-// preloadFrom publishes events first to first+n-1 of the workload.
-func preloadFrom(ctx context.Context, pub *publisher.Publisher, wl *workload, first, n int) error {
-	next := make(chan int)
-	errc := make(chan error, 1)
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
+// publishers publish the workload's events whose indices are handed to them, keeping the first
+// error: the pool that both the preload and the paced run feed.
+type publishers struct {
+	next chan int
+	errc chan error
+	wg   sync.WaitGroup
+}
+
+func startPublishers(ctx context.Context, pub *publisher.Publisher, wl *workload, workers, buffer int, published *atomic.Int64) *publishers {
+	p := &publishers{next: make(chan int, buffer), errc: make(chan error, 1)}
+	for range workers {
+		p.wg.Go(func() {
+			for i := range p.next {
 				if err := publishOne(ctx, pub, wl, i); err != nil {
 					select {
-					case errc <- err:
+					case p.errc <- err:
 					default:
 					}
+					continue
+				}
+				if published != nil {
+					published.Add(1)
 				}
 			}
-		}()
+		})
 	}
-	for i := first; i < first+n; i++ {
-		select {
-		case next <- i:
-		case err := <-errc:
-			close(next)
-			wg.Wait()
-			return err
-		}
+	return p
+}
+
+// stop waits for the publishers and returns the first error, or cause when it is not nil.
+func (p *publishers) stop(cause error) error {
+	close(p.next)
+	p.wg.Wait()
+	if cause != nil {
+		return cause
 	}
-	close(next)
-	wg.Wait()
 	select {
-	case err := <-errc:
+	case err := <-p.errc:
 		return err
 	default:
 		return nil
 	}
+}
+
+// preloadFrom publishes events first to first+n-1 of the workload.
+func preloadFrom(ctx context.Context, pub *publisher.Publisher, wl *workload, first, n int) error {
+	p := startPublishers(ctx, pub, wl, 32, 0, nil)
+	for i := first; i < first+n; i++ {
+		select {
+		case p.next <- i:
+		case err := <-p.errc:
+			return p.stop(err)
+		}
+	}
+	return p.stop(nil)
 }
 
 func publishOne(ctx context.Context, pub *publisher.Publisher, wl *workload, i int) error {
@@ -386,25 +405,7 @@ func publishOne(ctx context.Context, pub *publisher.Publisher, wl *workload, i i
 // pace publishes n events at rate per second: every millisecond tick hands the events due by
 // then to 16 publishers. occurred_at is set when an event is published.
 func pace(ctx context.Context, pub *publisher.Publisher, wl *workload, n int, rate float64, published *atomic.Int64) error {
-	next := make(chan int, n)
-	errc := make(chan error, 1)
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := publishOne(ctx, pub, wl, i); err != nil {
-					select {
-					case errc <- err:
-					default:
-					}
-					continue
-				}
-				published.Add(1)
-			}
-		}()
-	}
+	p := startPublishers(ctx, pub, wl, 16, n, published)
 	start := time.Now()
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
@@ -412,28 +413,17 @@ func pace(ctx context.Context, pub *publisher.Publisher, wl *workload, n int, ra
 	for sent < n {
 		select {
 		case <-ctx.Done():
-			close(next)
-			wg.Wait()
-			return ctx.Err()
-		case err := <-errc:
-			close(next)
-			wg.Wait()
-			return err
+			return p.stop(ctx.Err())
+		case err := <-p.errc:
+			return p.stop(err)
 		case <-tick.C:
 		}
 		due := min(int(time.Since(start).Seconds()*rate), n)
 		for ; sent < due; sent++ {
-			next <- sent
+			p.next <- sent
 		}
 	}
-	close(next)
-	wg.Wait()
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
-	}
+	return p.stop(nil)
 }
 
 // cleanup deletes the bench's queues, exchange and Redis keys.

@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/analytics"
-	"github.com/eventworker/eventworker/registry"
 )
 
 const statsSummary = "Print a tenant's daily counters: orders, revenue, registrations"
@@ -112,7 +109,7 @@ func writeStatsTable(w io.Writer, tenant string, days []analytics.Day) error {
 	total.RevenueMinor = map[string]int64{}
 	for _, d := range days {
 		s := toStatsDay(d)
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t\n", s.Date, s.OrdersCreated, s.OrdersConfirmed, s.OrdersCancelled, s.UsersRegistered, revenue(s.RevenueMinor))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t\n", s.Date, s.OrdersCreated, s.OrdersConfirmed, s.OrdersCancelled, s.UsersRegistered, analytics.FormatRevenue(s.RevenueMinor))
 		total.OrdersCreated += s.OrdersCreated
 		total.OrdersConfirmed += s.OrdersConfirmed
 		total.OrdersCancelled += s.OrdersCancelled
@@ -121,28 +118,7 @@ func writeStatsTable(w io.Writer, tenant string, days []analytics.Day) error {
 			total.RevenueMinor[c] += v
 		}
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%s\t\n", total.OrdersCreated, total.OrdersConfirmed, total.OrdersCancelled, total.UsersRegistered, revenue(total.RevenueMinor))
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%s\t\n", total.OrdersCreated, total.OrdersConfirmed, total.OrdersCancelled, total.UsersRegistered, analytics.FormatRevenue(total.RevenueMinor))
 	return tw.Flush()
 }
 
-// revenue writes minor units as major-unit decimals per currency: "EUR 12.50, JPY 300".
-func revenue(m map[string]int64) string {
-	if len(m) == 0 {
-		return "-"
-	}
-	curs := make([]string, 0, len(m))
-	for c := range m {
-		curs = append(curs, c)
-	}
-	sort.Strings(curs)
-	parts := make([]string, 0, len(curs))
-	for _, c := range curs {
-		d, err := registry.DecimalFromMinor(m[c], c)
-		if err != nil {
-			parts = append(parts, fmt.Sprintf("%s %d (minor units)", c, m[c]))
-			continue
-		}
-		parts = append(parts, c+" "+string(d))
-	}
-	return strings.Join(parts, ", ")
-}

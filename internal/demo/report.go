@@ -693,35 +693,13 @@ func writeStats(w io.Writer, tc tenantCounts) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "DATE\tCREATED\tCONFIRMED\tCANCELLED\tREGISTERED\tREVENUE\t")
 	row := func(label string, c map[string]int64, rev map[string]int64) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t\n", label, c[counterNames[0]], c[counterNames[1]], c[counterNames[2]], c[counterNames[3]], revenue(rev))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t\n", label, c[counterNames[0]], c[counterNames[1]], c[counterNames[2]], c[counterNames[3]], analytics.FormatRevenue(rev))
 	}
 	for _, d := range tc.Days {
 		row(d.Date.Format(time.DateOnly), d.Counters, d.Revenue())
 	}
 	row("total", tc.Got, analytics.Day{Counters: tc.Got}.Revenue())
 	_ = tw.Flush()
-}
-
-// revenue writes minor units as major-unit decimals per currency, as `eventworker stats` does.
-func revenue(m map[string]int64) string {
-	if len(m) == 0 {
-		return "-"
-	}
-	curs := make([]string, 0, len(m))
-	for c := range m {
-		curs = append(curs, c)
-	}
-	sort.Strings(curs)
-	parts := make([]string, 0, len(curs))
-	for _, c := range curs {
-		d, err := registry.DecimalFromMinor(m[c], c)
-		if err != nil {
-			parts = append(parts, fmt.Sprintf("%s %d (minor units)", c, m[c]))
-			continue
-		}
-		parts = append(parts, c+" "+string(d))
-	}
-	return strings.Join(parts, ", ")
 }
 
 func writeMetrics(w io.Writer, m metricsSummary) {

@@ -79,6 +79,29 @@ func (s *Store) Get(ctx context.Context, tenantID string) (p Profile, hasProfile
 	return fromHash(tenantID, h), hasProfile, nil
 }
 
+// Recipient returns the tenant's record as Get does and, when userID is set, the locale that
+// customer registered with ("" if none), in one round trip: the notifications consumer needs
+// both for every customer email.
+func (s *Store) Recipient(ctx context.Context, tenantID, userID string) (p Profile, hasProfile bool, locale string, err error) {
+	if tenantID == "" {
+		return Profile{}, false, "", fmt.Errorf("get tenant: %w", ErrInvalidID)
+	}
+	pipe := s.rdb.Pipeline()
+	h := pipe.HGetAll(ctx, s.tenantKey(tenantID))
+	var l *redis.StringCmd
+	if userID != "" {
+		l = pipe.Get(ctx, s.localeKey(tenantID, userID))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Profile{}, false, "", fmt.Errorf("get tenant %s and its customer's locale: %w", tenantID, err)
+	}
+	if l != nil {
+		locale = l.Val()
+	}
+	_, hasProfile = h.Val()[fProfileAt]
+	return fromHash(tenantID, h.Val()), hasProfile, locale, nil
+}
+
 // SetUserLocale remembers the locale a customer registered with.
 func (s *Store) SetUserLocale(ctx context.Context, tenantID, userID, locale string) error {
 	if tenantID == "" || userID == "" {

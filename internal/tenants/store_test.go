@@ -198,3 +198,33 @@ func TestRedisDown(t *testing.T) {
 		t.Error("SaveProfile without a tenant: want an error")
 	}
 }
+
+func TestRecipient(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newStore(t)
+	if _, err := s.SaveProfile(ctx, Profile{TenantID: "shop", Name: "Shop", Locale: "de"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetUserLocale(ctx, "shop", "u1", "en-GB"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		tenant, user, locale string
+		has                  bool
+	}{
+		{"shop", "u1", "en-GB", true},
+		{"shop", "u2", "", true},
+		{"shop", "", "", true},
+		{"other", "u1", "", false},
+	}
+	for _, tt := range tests {
+		p, has, locale, err := s.Recipient(ctx, tt.tenant, tt.user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantHas, _ := s.Get(ctx, tt.tenant)
+		if p != want || has != tt.has || has != wantHas || locale != tt.locale {
+			t.Errorf("Recipient(%s, %s) = %+v, %v, %q; want Get's %+v, %v and %q", tt.tenant, tt.user, p, has, locale, want, wantHas, tt.locale)
+		}
+	}
+}
