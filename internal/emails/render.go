@@ -6,9 +6,9 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	texttemplate "text/template"
 	"time"
 
@@ -35,9 +35,11 @@ type Email struct {
 // Renderer renders emails. It is safe for concurrent use; templates are parsed once per
 // tenant with overrides, and once for all the others.
 type Renderer struct {
-	cfg     Config
-	base    *set
-	tenants sync.Map // tenant ID -> *set, for tenants with their own directory
+	cfg  Config
+	base *set
+	// tenants holds the sets of the tenants with a directory of their own, all parsed by New
+	// and read-only after: rendering touches no file.
+	tenants map[string]*set
 }
 
 // set is the parsed templates and catalogs of one tenant (or of all without overrides).
@@ -61,16 +63,20 @@ func New(cfg Config) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{cfg: cfg, base: base}
+	r := &Renderer{cfg: cfg, base: base, tenants: map[string]*set{}}
 	tenants, err := tenantDirs(cfg.Dir)
 	if err != nil {
 		return nil, err
 	}
 	var errs []error
 	for _, t := range tenants {
-		if _, err := r.setFor(t); err != nil {
-			errs = append(errs, err)
+		dir := filepath.Join(cfg.Dir, t)
+		s, err := load(append(layers{{os.DirFS(dir), dir}}, ls...))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("templates of tenant %s: %w", t, err))
+			continue
 		}
+		r.tenants[t] = s
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -78,25 +84,12 @@ func New(cfg Config) (*Renderer, error) {
 	return r, nil
 }
 
-// setFor returns the tenant's set: its own when DIR/TENANT exists, else the shared one.
+// setFor returns the tenant's set: its own when DIR/TENANT existed at start, else the shared one.
 func (r *Renderer) setFor(tenantID string) (*set, error) {
-	dir, ok := tenantDir(r.cfg.Dir, tenantID)
-	if !ok {
-		return r.base, nil
+	if s, ok := r.tenants[tenantID]; ok {
+		return s, nil
 	}
-	if s, ok := r.tenants.Load(tenantID); ok {
-		return s.(*set), nil
-	}
-	ls, err := baseLayers(r.cfg.Dir)
-	if err != nil {
-		return nil, err
-	}
-	s, err := load(append(layers{{os.DirFS(dir), dir}}, ls...))
-	if err != nil {
-		return nil, fmt.Errorf("templates of tenant %s: %w", tenantID, err)
-	}
-	actual, _ := r.tenants.LoadOrStore(tenantID, s)
-	return actual.(*set), nil
+	return r.base, nil
 }
 
 // load parses every email and catalog from ls.
