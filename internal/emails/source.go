@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -74,7 +73,7 @@ func baseLayers(dir string) (layers, error) {
 	return layers{{os.DirFS(dir), dir}, emb}, nil
 }
 
-// tenantDirs lists the subdirectories of dir other than locales: one per tenant with
+// tenantDirs lists the subdirectories of dir other than locales and templates: one per tenant with
 // overrides.
 func tenantDirs(dir string) ([]string, error) {
 	if dir == "" {
@@ -86,22 +85,11 @@ func tenantDirs(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.IsDir() && e.Name() != "locales" {
+		if e.IsDir() && e.Name() != "locales" && e.Name() != "templates" {
 			out = append(out, e.Name())
 		}
 	}
 	return out, nil
-}
-
-// tenantDir returns DIR/TENANT when it exists. Tenant IDs cannot hold a path separator (the
-// contract's identifier), and IsLocal rules out the rest.
-func tenantDir(dir, tenantID string) (string, bool) {
-	if dir == "" || tenantID == "" || !filepath.IsLocal(tenantID) || strings.ContainsAny(tenantID, `/\`) {
-		return "", false
-	}
-	p := filepath.Join(dir, tenantID)
-	st, err := os.Stat(p)
-	return p, err == nil && st.IsDir()
 }
 
 // readFile returns the file, or nil without an error when the layer does not have it.
