@@ -121,4 +121,3 @@ func writeStatsTable(w io.Writer, tenant string, days []analytics.Day) error {
 	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%s\t\n", total.OrdersCreated, total.OrdersConfirmed, total.OrdersCancelled, total.UsersRegistered, analytics.FormatRevenue(total.RevenueMinor))
 	return tw.Flush()
 }
-
