@@ -88,9 +88,9 @@ type workerProc struct {
 	killed bool
 }
 
-func startFaultEnv(t *testing.T) *faultEnv {
+// startFaultEnv prepares a fault test's environment on the broker at amqpURL.
+func startFaultEnv(t *testing.T, amqpURL string) *faultEnv {
 	t.Helper()
-	amqpURL := testenv.AMQPURL(t)
 	rdb, prefix := testenv.Redis(t, "ewfault")
 	f := &faultEnv{t: t, amqpURL: amqpURL, name: testenv.Name("ewfault"), cachePrefix: prefix, rdb: rdb,
 		dir: t.TempDir(), lows: map[string]bool{}}
@@ -526,10 +526,22 @@ func (f *faultEnv) check(w *faultWorkload) faultCheck {
 	return c
 }
 
-// runFault publishes the workload to the workers, kills victim with SIGKILL once about a third of
-// the emails went out, then calls after; it waits for every effect and asserts that nothing was
-// lost and nothing sent twice.
-func (f *faultEnv) runFault(label string, victim *workerProc, after func()) {
+// killAndThen is a fault: SIGKILL to victim, then after (a restart, say). Every email the
+// killed process got accepted is in the sink once it is gone, so that is the floor it returns.
+func (f *faultEnv) killAndThen(victim *workerProc, after func()) func() int {
+	return func() int {
+		f.kill(victim)
+		floor := len(f.sink.Messages())
+		after()
+		return floor
+	}
+}
+
+// runFault publishes the workload to the workers and calls fault once about a third of the
+// emails went out; it waits for every effect and asserts that nothing was lost and nothing sent
+// twice. fault returns how many emails the sink held when the fault could last have cut an
+// email's delivery short: an email sent twice must have its first copy below that.
+func (f *faultEnv) runFault(label string, fault func() int) {
 	t := f.t
 	began := time.Now()
 	w := newFaultWorkload()
@@ -558,11 +570,8 @@ func (f *faultEnv) runFault(label string, victim *workerProc, after func()) {
 	atKill := len(f.sink.Messages())
 	pubAtKill := w.published.Load()
 	killedAt := time.Since(pubStart)
-	f.kill(victim)
-	// Every email the killed process got accepted is in the sink by now: a resend's first copy
-	// below this index was sent before the kill.
-	afterKill := len(f.sink.Messages())
-	after()
+	afterKill := fault()
+	faultTime := time.Since(pubStart) - killedAt
 	if err := <-pubDone; err != nil {
 		t.Fatal(err)
 	}
@@ -586,12 +595,12 @@ func (f *faultEnv) runFault(label string, victim *workerProc, after func()) {
 
 	dead := f.deadLetters()
 	outcomes := f.outcomes()
-	t.Logf("figures %s: published %d events (%d mixed + %d tenant.provisioned; %d published when the worker was killed at %.1fs, %d emails already sent), "+
-		"publishing took %.1fs; effects: emails %d expected, %d received, %d distinct Message-IDs, %d missing, %d Message-IDs twice or more (%d extra copies), %d unexpected; "+
+	t.Logf("figures %s: published %d events (%d mixed + %d tenant.provisioned; %d published when the fault began at %.1fs, %d emails already sent), "+
+		"the fault lasted %.1fs, publishing took %.1fs; effects: emails %d expected, %d received, %d distinct Message-IDs, %d missing, %d Message-IDs twice or more (%d extra copies), %d unexpected; "+
 		"product versions %d/%d; low-stock derivations %d (falls %d); analytics tenants wrong %d; dead letters %d; "+
 		"surviving workers' outcomes %v; duplicates %d, lost %d; wall time %.1fs",
 		label, published, len(w.events), len(faultTenants), pubAtKill, killedAt.Seconds(), atKill,
-		pubTime.Seconds(), c.expectedMails, c.received, c.distinct, c.missingMails, c.duplicates, c.extraCopies, c.unexpected,
+		faultTime.Seconds(), pubTime.Seconds(), c.expectedMails, c.received, c.distinct, c.missingMails, c.duplicates, c.extraCopies, c.unexpected,
 		c.versionsOK, len(w.versions), c.lows, w.falls, len(c.countersBad), dead, outcomes,
 		c.extraCopies, c.lost(w.falls), time.Since(began).Seconds())
 
@@ -603,12 +612,12 @@ func (f *faultEnv) runFault(label string, victim *workerProc, after func()) {
 	// at most one email per SMTP connection of the killed process; any other copy is a bug.
 	sort.Strings(c.dupIDs)
 	if c.extraCopies > faultResendBound {
-		t.Errorf("%d extra copies (%d Message-IDs), more than the %d emails the killed process can have had in flight: %s",
+		t.Errorf("%d extra copies (%d Message-IDs), more than the %d emails a worker process can have had in flight: %s",
 			c.extraCopies, c.duplicates, faultResendBound, strings.Join(c.dupIDs, ", "))
 	}
 	for _, i := range c.dupFirst {
 		if i >= afterKill {
-			t.Errorf("an email first sent after the killed process was gone (#%d, %d in the sink by then) was sent again: %s",
+			t.Errorf("an email first sent after the fault (#%d, %d in the sink by then) was sent again: %s",
 				i+1, afterKill, strings.Join(c.dupIDs, ", "))
 		}
 	}
@@ -711,17 +720,17 @@ func tail(path string, lines int) string {
 // TestFaultKillWorkerMidStream kills the only worker process with SIGKILL after about a third of
 // the emails of 5,000 mixed events went out, starts a new one, and counts the effects.
 func TestFaultKillWorkerMidStream(t *testing.T) {
-	f := startFaultEnv(t)
+	f := startFaultEnv(t, testenv.AMQPURL(t))
 	first := f.start()
-	f.runFault("kill -9 and restart", first, func() { f.start() })
+	f.runFault("kill -9 and restart", f.killAndThen(first, func() { f.start() }))
 }
 
 // TestFaultCompetingWorkersOneKilled runs three worker processes on the same queues and kills
 // one with SIGKILL mid-stream; the other two finish the work.
 func TestFaultCompetingWorkersOneKilled(t *testing.T) {
-	f := startFaultEnv(t)
+	f := startFaultEnv(t, testenv.AMQPURL(t))
 	victim := f.start()
 	f.start()
 	f.start()
-	f.runFault("3 workers, 1 killed", victim, func() {})
+	f.runFault("3 workers, 1 killed", f.killAndThen(victim, func() {}))
 }
