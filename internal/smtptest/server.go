@@ -92,12 +92,17 @@ type Server struct {
 	host   string
 	port   string
 	caFile string
+	srv    *smtp.Server
+	tlsLn  *tls.Config // wraps each listener for TLSImplicit; nil otherwise
+	serves sync.WaitGroup
 
 	mu          sync.Mutex
 	msgs        []Received
 	connections int
 	conns       []net.Conn
 	fail        map[string]*failure // by stage
+	ln          net.Listener        // the listener served now; nil while stopped
+	stopped     bool
 }
 
 // Start listens on 127.0.0.1 and a free port and serves until the test ends. It fails the test
@@ -120,14 +125,12 @@ func Serve(t testing.TB, ln net.Listener, opts Options) *Server {
 	}
 	s := &Server{opts: opts, fail: map[string]*failure{}, addr: ln.Addr().String()}
 	s.host, s.port, _ = net.SplitHostPort(s.addr)
-	counting := &countingListener{Listener: ln, s: s}
 	srv := smtp.NewServer(s)
 	srv.Domain = "mx.test"
 	srv.ErrorLog = discardLog
 	srv.AllowInsecureAuth = opts.InsecureAuth
 	srv.ReadTimeout = 30 * time.Second
 	srv.WriteTimeout = 30 * time.Second
-	var served net.Listener = counting
 	if opts.TLS != TLSOff {
 		p := testenv.Certificates(t)
 		s.caFile = p.CAFile
@@ -135,25 +138,74 @@ func Serve(t testing.TB, ln net.Listener, opts Options) *Server {
 		if opts.TLS == TLSStartTLS {
 			srv.TLSConfig = conf
 		} else {
-			served = tls.NewListener(counting, conf)
+			s.tlsLn = conf
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(served)
-	}()
+	s.srv = srv
+	s.serve(ln)
 	t.Cleanup(func() {
-		_ = ln.Close()
-		s.DropConnections()
+		s.Stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("smtptest: the server did not shut down: %v", err)
 		}
-		<-done
+		s.serves.Wait()
 	})
 	return s
+}
+
+// serve accepts connections on ln until Stop closes it.
+func (s *Server) serve(ln net.Listener) {
+	s.mu.Lock()
+	s.ln = ln
+	s.stopped = false
+	s.mu.Unlock()
+	var served net.Listener = &countingListener{Listener: ln, s: s}
+	if s.tlsLn != nil {
+		served = tls.NewListener(served, s.tlsLn)
+	}
+	s.serves.Add(1)
+	go func() {
+		defer s.serves.Done()
+		_ = s.srv.Serve(served)
+	}()
+}
+
+// Stop takes the server down as a crashed or unplugged relay goes: it closes the listener, so
+// that new connections are refused, and every open connection. A message whose transaction was
+// under way is not stored: every message Messages returns after Stop was accepted before it.
+// The messages received so far are kept; Restart serves again on the same address. Stop on a
+// stopped server does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	ln := s.ln
+	s.ln = nil
+	s.stopped = true
+	s.mu.Unlock()
+	if ln != nil {
+		_ = ln.Close()
+	}
+	s.DropConnections()
+}
+
+// Restart listens on the server's address again after Stop, keeping the messages, counters and
+// FailNext settings; it fails the test if the address cannot be listened on. Restart on a
+// running server does nothing.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	running := s.ln != nil
+	s.mu.Unlock()
+	if running {
+		return
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		t.Fatalf("smtptest: listen again on %s: %v", s.addr, err)
+		return
+	}
+	s.serve(ln)
 }
 
 // Addr is the server's host:port.
@@ -262,14 +314,23 @@ type countingListener struct {
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return c, err
+		}
 		l.s.mu.Lock()
+		if l.s.stopped {
+			// Accepted just before Stop closed the listener: a stopped server talks to nobody.
+			l.s.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
 		l.s.connections++
 		l.s.conns = append(l.s.conns, c)
 		l.s.mu.Unlock()
+		return c, nil
 	}
-	return c, err
 }
 
 // NewSession implements smtp.Backend; go-smtp calls it at EHLO, again after STARTTLS.
@@ -340,6 +401,10 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	ss.s.mu.Lock()
+	if ss.s.stopped {
+		ss.s.mu.Unlock()
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service not available"}
+	}
 	ss.s.msgs = append(ss.s.msgs, Received{
 		From: ss.from, To: append([]string(nil), ss.to...), Data: data,
 		AuthUser: ss.authUser, AuthMech: ss.authMech, TLS: ss.tls,

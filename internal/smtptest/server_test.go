@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -287,5 +288,71 @@ func TestWaitMessages(t *testing.T) {
 	}
 	if !strings.Contains(fake.failed, "accepted 1 messages") || !strings.Contains(fake.failed, "want 2") {
 		t.Errorf("WaitMessages timeout failed the test with %q, want a message with the counts", fake.failed)
+	}
+}
+
+func TestStopAndRestart(t *testing.T) {
+	for _, mode := range []smtptest.Mode{smtptest.TLSOff, smtptest.TLSImplicit} {
+		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+			srv := smtptest.Start(t, smtptest.Options{TLS: mode})
+			addr := srv.Addr()
+			before := dial(t, srv, mode)
+			if err := send(before, "first@example.com", "b@example.org"); err != nil {
+				t.Fatal(err)
+			}
+			// A transaction under way when the server stops is cut off and not stored.
+			open := dial(t, srv, mode)
+			if err := open.Mail("cut@example.com", nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := open.Rcpt("b@example.org", nil); err != nil {
+				t.Fatal(err)
+			}
+			wc, err := open.Data()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := wc.Write([]byte("Subject: cut\r\n\r\nhalf")); err != nil {
+				t.Fatal(err)
+			}
+
+			srv.Stop()
+			srv.Stop() // twice is harmless
+			if err := wc.Close(); err == nil {
+				t.Error("finishing DATA on a stopped server succeeded")
+			}
+			if err := before.Noop(); err == nil {
+				t.Error("NOOP on a connection of the stopped server succeeded")
+			}
+			if c, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
+				c.Close()
+				t.Fatal("a stopped server accepted a TCP connection")
+			} else if !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Errorf("dial a stopped server: %v, want connection refused", err)
+			}
+			if n := len(srv.Messages()); n != 1 {
+				t.Errorf("stopped server holds %d messages, want the 1 accepted before Stop", n)
+			}
+
+			srv.Restart(t)
+			srv.Restart(t) // on a running server, nothing
+			if srv.Addr() != addr {
+				t.Errorf("Addr() after Restart = %q, want %q", srv.Addr(), addr)
+			}
+			if err := send(dial(t, srv, mode), "second@example.com", "b@example.org"); err != nil {
+				t.Fatalf("send after Restart: %v", err)
+			}
+			msgs := srv.Messages()
+			var from []string
+			for _, m := range msgs {
+				from = append(from, m.From)
+			}
+			if !slices.Equal(from, []string{"first@example.com", "second@example.com"}) {
+				t.Errorf("messages after Restart from %v, want first@ (before Stop) then second@", from)
+			}
+			if n := srv.Connections(); n != 3 {
+				t.Errorf("Connections() = %d, want 3", n)
+			}
+		})
 	}
 }
