@@ -12,8 +12,10 @@ import (
 
 // Config is the worker's effective configuration.
 type Config struct {
-	AMQPURL  string
-	RedisURL string
+	AMQPURL string
+	// AMQPCAFile, when set, is the PEM file of the CAs trusted for an amqps:// RabbitMQ.
+	AMQPCAFile string
+	RedisURL   string
 	// RedisCAFile, when set, is the PEM file of the CAs trusted for a rediss:// Redis.
 	RedisCAFile  string
 	HTTPAddr     string
@@ -107,6 +109,9 @@ func (c *Config) Validate() error {
 		bad("%s: scheme %q is not one of %s", name, u.Scheme, strings.Join(schemes, ", "))
 	}
 	checkURL("EVENTWORKER_AMQP_URL", c.AMQPURL, "amqp", "amqps")
+	if u, err := url.Parse(c.AMQPURL); err == nil && c.AMQPCAFile != "" && u.Scheme != "amqps" {
+		bad("EVENTWORKER_AMQP_CA_FILE is set but EVENTWORKER_AMQP_URL uses %s://, where it would be ignored: use amqps://", u.Scheme)
+	}
 	redisSchemes := []string{"redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"}
 	if u, err := url.Parse(c.RedisURL); err != nil || !slices.Contains(redisSchemes, u.Scheme) || (u.Host == "" && u.Scheme != "unix") {
 		bad("EVENTWORKER_REDIS_URL: %q is not redis://host:6379/0, rediss://, unix:///path, redis+sentinel://h1,h2/MASTER or redis+cluster://h1,h2", redactURL(c.RedisURL))

@@ -81,6 +81,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 		"EVENTWORKER_HANDLER_TIMEOUT": "5m",
 		"EVENTWORKER_RETRY_DELAYS":    "10ms",
 		"EVENTWORKER_REDIS_URL_FILE":  "/nonexistent/secret",
+		"EVENTWORKER_AMQP_CA_FILE":    "/etc/ca.pem",
 	}), nil)
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
@@ -90,6 +91,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 		"EVENTWORKER_AMQP_URL: scheme \"http\"", "EVENTWORKER_REDIS_URL and EVENTWORKER_REDIS_URL_FILE are both set",
 		"EVENTWORKER_QUEUE_TYPE", "EVENTWORKER_LOG_LEVEL", "EVENTWORKER_CONCURRENCY: \"many\"",
 		"EVENTWORKER_PREFETCH", "EVENTWORKER_LEASE_TTL", "EVENTWORKER_RETRY_DELAYS: 10ms",
+		"EVENTWORKER_AMQP_CA_FILE is set but EVENTWORKER_AMQP_URL uses http://",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)

@@ -65,6 +65,8 @@ var settings = func() []setting {
 	add := func(st setting) { s = append(s, st) }
 	set, get := str(func(c *Config) *string { return &c.AMQPURL })
 	add(mk("EVENTWORKER_AMQP_URL", "amqp-url", "amqp://guest:guest@localhost:5672/", "RabbitMQ URL (amqp:// or amqps://)", true, set, get))
+	set, get = str(func(c *Config) *string { return &c.AMQPCAFile })
+	add(mk("EVENTWORKER_AMQP_CA_FILE", "amqp-ca-file", "", "PEM file of the CAs trusted for amqps:// instead of the system's", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.RedisURL })
 	add(mk("EVENTWORKER_REDIS_URL", "redis-url", "redis://localhost:6379/0", "Redis URL: redis://, rediss://, unix://, redis+sentinel://h1,h2/MASTER or redis+cluster://h1,h2", true, set, get))
 	set, get = str(func(c *Config) *string { return &c.RedisCAFile })

@@ -48,7 +48,8 @@ type confirmChannel struct {
 func dialSession(ctx context.Context, cfg Config) (*session, error) {
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(cfg.ConnectionName)
-	conn, err := amqp.DialConfig(cfg.URL, amqp.Config{Properties: props, Dial: contextDial(ctx)})
+	// A clone: amqp091 fills an empty ServerName in the config it is given.
+	conn, err := amqp.DialConfig(cfg.URL, amqp.Config{Properties: props, Dial: contextDial(ctx), TLSClientConfig: cfg.TLSConfig.Clone()})
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", redactURL(cfg.URL), err)
 	}

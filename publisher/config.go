@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,9 @@ type Config struct {
 	// URL is the AMQP URL of the broker, e.g. amqp://user:pass@host:5672/vhost. New requires
 	// it; NewWithPublisher ignores it.
 	URL string
+	// TLSConfig, when set, is used for an amqps:// URL instead of one built from the URL's
+	// cacertfile, certfile and keyfile parameters (system CAs when there are none).
+	TLSConfig *tls.Config
 	// Exchange is the topic exchange to publish to; default: the registry's Exchange(), "events".
 	Exchange string
 	// Producer is the name of the producing service, sent as the envelope's producer and as the

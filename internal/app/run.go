@@ -50,7 +50,11 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 	m := metrics.New(promReg)
 	m.SetBuildInfo(version.Current(), version.Revision(), runtime.Version())
 
-	derived := &lazyPublisher{cfg: publisher.Config{URL: cfg.AMQPURL, Registry: reg, Producer: "eventworker", ConnectionName: "eventworker-derived", Logger: log}}
+	amqpTLS, err := broker.TLSConfig(cfg.AMQPURL, cfg.AMQPCAFile)
+	if err != nil {
+		return fmt.Errorf("EVENTWORKER_AMQP_CA_FILE: %w", err)
+	}
+	derived := &lazyPublisher{cfg: publisher.Config{URL: cfg.AMQPURL, TLSConfig: amqpTLS, Registry: reg, Producer: "eventworker", ConnectionName: "eventworker-derived", Logger: log}}
 	defer derived.Close()
 	deps, closeDeps, err := HandlerDeps(ctx, cfg, log, rdb, promReg, derived)
 	if err != nil {
@@ -59,13 +63,13 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 	defer closeDeps()
 	hs := build(deps)
 
-	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second)
+	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second, amqpTLS)
 	defer confirmer.Close()
 
 	w, err := worker.New(worker.Deps{
 		Config: cfg, Registry: reg, Handlers: hs,
 		Dedupe:    idempotency.New(rdb, cfg.CachePrefix, cfg.IdempotencyTTL, cfg.LeaseTTL),
-		Confirmer: confirmer, Metrics: m, Logger: log,
+		Confirmer: confirmer, TLS: amqpTLS, Metrics: m, Logger: log,
 	})
 	if err != nil {
 		return err

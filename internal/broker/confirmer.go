@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"sync"
@@ -25,6 +26,7 @@ type Confirmer struct {
 	url     string
 	name    string
 	timeout time.Duration
+	tls     *tls.Config
 
 	mu      sync.Mutex
 	conn    *amqp.Connection
@@ -33,9 +35,10 @@ type Confirmer struct {
 }
 
 // NewConfirmer returns a Confirmer for the broker at url; name is the connection name the
-// management UI shows. It connects on first use.
-func NewConfirmer(url, name string, timeout time.Duration) *Confirmer {
-	return &Confirmer{url: url, name: name, timeout: timeout}
+// management UI shows, and tlsConf, when not nil, is used for an amqps:// url (see
+// TLSConfig). It connects on first use.
+func NewConfirmer(url, name string, timeout time.Duration, tlsConf *tls.Config) *Confirmer {
+	return &Confirmer{url: url, name: name, timeout: timeout, tls: tlsConf}
 }
 
 func (c *Confirmer) connect() error {
@@ -43,7 +46,7 @@ func (c *Confirmer) connect() error {
 		return nil
 	}
 	c.closeLocked()
-	cfg := amqp.Config{Properties: amqp.Table{"connection_name": c.name}, Dial: amqp.DefaultDial(10 * time.Second)}
+	cfg := amqp.Config{Properties: amqp.Table{"connection_name": c.name}, Dial: amqp.DefaultDial(10 * time.Second), TLSClientConfig: c.tls.Clone()}
 	conn, err := amqp.DialConfig(c.url, cfg)
 	if err != nil {
 		return fmt.Errorf("connect to RabbitMQ: %w", err)

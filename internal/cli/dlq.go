@@ -210,7 +210,11 @@ func openDLQ(cfg *config.Config) (*dlq.Tool, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("load the registry: %w", err)
 	}
-	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-dlq", 10*time.Second)
+	amqpTLS, err := broker.TLSConfig(cfg.AMQPURL, cfg.AMQPCAFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("EVENTWORKER_AMQP_CA_FILE: %w", err)
+	}
+	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-dlq", 10*time.Second, amqpTLS)
 	conn, err := confirmer.Connection()
 	if err != nil {
 		_ = confirmer.Close()

@@ -54,7 +54,7 @@ func newEnv(t *testing.T, consumers ...string) *env {
 			"x-delivery-limit": int64(2),
 		})
 	}
-	e.confirmer = broker.NewConfirmer(url, "dlq-test", 10*time.Second)
+	e.confirmer = broker.NewConfirmer(url, "dlq-test", 10*time.Second, nil)
 	t.Cleanup(func() { _ = e.confirmer.Close() })
 	conn, err := e.confirmer.Connection()
 	if err != nil {

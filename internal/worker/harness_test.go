@@ -141,7 +141,7 @@ func (e *env) start() {
 	if testing.Verbose() {
 		log = slog.New(slog.NewJSONHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test", 5*time.Second)
+	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test", 5*time.Second, nil)
 	w, err := New(Deps{
 		Config: e.cfg, Registry: e.reg, Handlers: e.rec.handlers(e.reg),
 		Dedupe:    idempotency.New(e.rdb, e.cfg.CachePrefix, e.cfg.IdempotencyTTL, e.cfg.LeaseTTL),

@@ -59,7 +59,7 @@ func invStart(e *env) {
 		e.t.Fatalf("the registry has no %s consumer", handlers.ConsumerInventory)
 	}
 	e.metrics = metrics.New(metrics.NewRegistry())
-	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test", 5*time.Second)
+	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test", 5*time.Second, nil)
 	w, err := New(Deps{
 		Config: e.cfg, Registry: e.reg, Handlers: hs,
 		Dedupe:    idempotency.New(e.rdb, e.cfg.CachePrefix, e.cfg.IdempotencyTTL, e.cfg.LeaseTTL),

@@ -33,7 +33,7 @@ func TestExhaustedThenReplayedIsHandledOnce(t *testing.T) {
 	e.waitFor("the dead letter", 20*time.Second, func() bool { return e.queueDepth(dlqName) == 1 })
 
 	healthy.Store(true)
-	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test-replay", 5*time.Second)
+	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test-replay", 5*time.Second, nil)
 	defer confirmer.Close()
 	tool := dlq.New(e.conn, confirmer, e.cfg.QueuePrefix, e.reg.Consumers())
 	moved, err := tool.Replay(context.Background(), dlq.Filter{Consumers: []string{"tenants"}}, false, nil)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,8 +40,11 @@ type Deps struct {
 	Dedupe   *idempotency.Store
 	// Confirmer publishes retries and dead letters with publisher confirms.
 	Confirmer *broker.Confirmer
-	Metrics   *metrics.Metrics
-	Logger    *slog.Logger
+	// TLS, when not nil, is the TLS configuration of an amqps:// Config.AMQPURL (see
+	// broker.TLSConfig).
+	TLS     *tls.Config
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 // Worker consumes every consumer's queue until its context ends.
@@ -270,6 +274,7 @@ func (w *Worker) connect(ctx context.Context, wlog watermill.LoggerAdapter) (*wa
 	for {
 		conn, err := wamqp.NewConnection(wamqp.ConnectionConfig{
 			AmqpURI:   w.d.Config.AMQPURL,
+			TLSConfig: w.d.TLS,
 			Reconnect: wamqp.DefaultReconnectConfig(),
 		}, wlog)
 		if err == nil {
