@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
@@ -228,42 +229,66 @@ func (f *faultEnv) waitFor(what string, timeout time.Duration, cond func() bool)
 	}
 }
 
-// observe binds a queue of the test's own to the exchange for product.inventory_low and
-// records the distinct event_ids of the derived events.
+// observe binds a durable queue of the test's own to the exchange for product.inventory_low
+// and records the distinct event_ids of the derived events; it reconnects after a broker
+// restart, and acknowledges each only once recorded.
 func (f *faultEnv) observe() {
 	f.t.Helper()
-	conn, err := amqp.Dial(f.amqpURL)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	ctx, stop := context.WithCancel(context.Background())
+	f.t.Cleanup(stop)
 	q := f.name + ".faults-observer"
-	if _, err := ch.QueueDeclare(q, false, false, false, false, nil); err != nil {
-		f.t.Fatal(err)
+	consume := func() (*amqp.Connection, <-chan amqp.Delivery, error) {
+		conn, err := amqp.Dial(f.amqpURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		ch, err := conn.Channel()
+		if err == nil {
+			_, err = ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
+		}
+		if err == nil {
+			err = ch.QueueBind(q, "product.inventory_low", f.name, false, nil)
+		}
+		var msgs <-chan amqp.Delivery
+		if err == nil {
+			msgs, err = ch.Consume(q, "", false, false, false, false, nil)
+		}
+		if err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+		return conn, msgs, nil
 	}
-	if err := ch.QueueBind(q, "product.inventory_low", f.name, false, nil); err != nil {
-		f.t.Fatal(err)
-	}
-	msgs, err := ch.Consume(q, "", true, false, false, false, nil)
+	conn, msgs, err := consume()
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	go func() {
-		for m := range msgs {
-			var env struct {
-				EventID string `json:"event_id"`
+		for {
+			for m := range msgs {
+				var env struct {
+					EventID string `json:"event_id"`
+				}
+				id := m.MessageId
+				if json.Unmarshal(m.Body, &env) == nil && env.EventID != "" {
+					id = env.EventID
+				}
+				f.mu.Lock()
+				f.lows[id] = true
+				f.mu.Unlock()
+				_ = m.Ack(false)
 			}
-			id := m.MessageId
-			if json.Unmarshal(m.Body, &env) == nil && env.EventID != "" {
-				id = env.EventID
+			conn.Close()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(500 * time.Millisecond):
+				}
+				if conn, msgs, err = consume(); err == nil {
+					break
+				}
 			}
-			f.mu.Lock()
-			f.lows[id] = true
-			f.mu.Unlock()
 		}
 	}()
 }
@@ -287,7 +312,8 @@ type faultWorkload struct {
 	versions map[string]int64 // tenant/product -> newest version
 	falls    int
 
-	published atomic.Int64
+	published  atomic.Int64
+	pubRetries atomic.Int64 // publishes retried after an error
 
 	mu   sync.Mutex
 	mids map[string]string // expected Message-ID -> event type
@@ -302,7 +328,7 @@ func newFaultWorkload() *faultWorkload {
 		w.counters[tn] = map[string]int64{}
 	}
 	add := func(tenant string, at time.Time, d registry.Payload, template string) {
-		w.events = append(w.events, publisher.Event{TenantID: tenant, OccurredAt: at, Data: d})
+		w.events = append(w.events, publisher.Event{ID: uuid.NewString(), TenantID: tenant, OccurredAt: at, Data: d})
 		w.templ = append(w.templ, template)
 	}
 	noon := faultDay.Add(12 * time.Hour)
@@ -386,7 +412,9 @@ func (f *faultEnv) provision(w *faultWorkload) {
 	})
 }
 
-// publishAll publishes the workload with 16 publishers at once and reports on the channel.
+// publishAll publishes the workload with 16 publishers at once and reports on the channel. A
+// failed publish is retried with the same event_id for up to faultDeadline, as a producer that
+// wants at-least-once does: the broker may have taken an event whose confirm was lost.
 func (f *faultEnv) publishAll(w *faultWorkload) <-chan error {
 	errc := make(chan error, 1)
 	next := make(chan int)
@@ -399,6 +427,11 @@ func (f *faultEnv) publishAll(w *faultWorkload) <-chan error {
 			defer wg.Done()
 			for i := range next {
 				ev, err := f.pub.Publish(context.Background(), w.events[i])
+				for deadline := time.Now().Add(faultDeadline); err != nil && time.Now().Before(deadline); {
+					w.pubRetries.Add(1)
+					time.Sleep(250 * time.Millisecond)
+					ev, err = f.pub.Publish(context.Background(), w.events[i])
+				}
 				if err != nil {
 					fail(fmt.Errorf("publish event %d: %w", i, err))
 					continue
@@ -596,11 +629,11 @@ func (f *faultEnv) runFault(label string, fault func() int) {
 	dead := f.deadLetters()
 	outcomes := f.outcomes()
 	t.Logf("figures %s: published %d events (%d mixed + %d tenant.provisioned; %d published when the fault began at %.1fs, %d emails already sent), "+
-		"the fault lasted %.1fs, publishing took %.1fs; effects: emails %d expected, %d received, %d distinct Message-IDs, %d missing, %d Message-IDs twice or more (%d extra copies), %d unexpected; "+
+		"the fault lasted %.1fs, publishing took %.1fs with %d publishes retried; effects: emails %d expected, %d received, %d distinct Message-IDs, %d missing, %d Message-IDs twice or more (%d extra copies), %d unexpected; "+
 		"product versions %d/%d; low-stock derivations %d (falls %d); analytics tenants wrong %d; dead letters %d; "+
 		"surviving workers' outcomes %v; duplicates %d, lost %d; wall time %.1fs",
 		label, published, len(w.events), len(faultTenants), pubAtKill, killedAt.Seconds(), atKill,
-		faultTime.Seconds(), pubTime.Seconds(), c.expectedMails, c.received, c.distinct, c.missingMails, c.duplicates, c.extraCopies, c.unexpected,
+		faultTime.Seconds(), pubTime.Seconds(), w.pubRetries.Load(), c.expectedMails, c.received, c.distinct, c.missingMails, c.duplicates, c.extraCopies, c.unexpected,
 		c.versionsOK, len(w.versions), c.lows, w.falls, len(c.countersBad), dead, outcomes,
 		c.extraCopies, c.lost(w.falls), time.Since(began).Seconds())
 
