@@ -6,10 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/textproto"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	mail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
@@ -22,6 +25,10 @@ const authFailedHint = "authentication failed: check the user and password in EV
 // Replies about authentication (RFC 4954). They are 5xx, but about the worker's configuration,
 // not the email: an operator fixes them and the same email then goes out, so they are transient.
 const (
+	// codeServiceUnavailable is 421 "Service not available, closing transmission channel": the
+	// server, not the email, is the problem (RFC 5321 4.2.3).
+	codeServiceUnavailable = 421
+
 	codeAuthRequired = 530 // "Authentication required", e.g. to MAIL FROM
 	codeAuthTooWeak  = 534 // "Authentication mechanism is too weak"
 	codeAuthFailed   = 535 // "Authentication credentials invalid"
@@ -59,6 +66,8 @@ func classifySend(err error, addr string) error {
 		return newError([]error{err}, "mail server %s requires authentication: set the user and password in EVENTWORKER_MAIL_URL (smtp://user:pass@host): %s", addr, reply)
 	case code == codeAuthTooWeak || code == codeAuthNeedsTLS || code == codeAuthFailed:
 		return newError([]error{err}, "mail server %s refused the sender's authentication: %s: check the user, password, auth= and starttls= in EVENTWORKER_MAIL_URL", addr, reply)
+	case code == codeServiceUnavailable:
+		return newError([]error{ErrUnavailable, err}, "mail server %s is not available (retry later): %s", addr, reply)
 	case code >= 500 && !se.IsTemp():
 		return newError([]error{ErrRejected, err}, "%s: %s", ErrRejected.Error(), reply)
 	case code >= 400 && code < 500:
@@ -145,10 +154,28 @@ func classifyDial(err error, ep *endpoint, authStarted bool) error {
 	case strings.Contains(err.Error(), "does not support STARTTLS"):
 		// go-mail v0.8.1 reports this with fmt.Errorf and no sentinel to match.
 		return newError(errs, "mail server %s does not offer STARTTLS, and EVENTWORKER_MAIL_URL requires it (starttls=required is the default): use smtps:// if the server speaks TLS from the first byte, or starttls=opportunistic or starttls=none to accept unencrypted mail", addr)
+	case isReply && reply.Code == codeServiceUnavailable:
+		return newError([]error{ErrUnavailable, err}, "mail server %s is not available: %s", addr, replyText(reply))
 	case isReply:
 		return newError(errs, "mail server %s refused the connection: %s", addr, replyText(reply))
+	case isNetworkError(err):
+		return newError([]error{ErrUnavailable, err}, "connecting to mail server %s failed: %v: check the host and port in EVENTWORKER_MAIL_URL and that the server is up", addr, err)
 	}
 	return newError(errs, "connecting to mail server %s failed: %v: check the host and port in EVENTWORKER_MAIL_URL and that the server is up", addr, err)
+}
+
+// isNetworkError reports whether a dial failed in the network: refused, reset, unreachable, a
+// name that does not resolve, or the connection closed before the greeting. Such a failure says
+// nothing about the email; the dial's context ending is not one (a timeout is the caller's).
+func isNetworkError(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) || errors.As(err, &dns) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 func isCertificateError(err error) bool {

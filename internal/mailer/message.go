@@ -56,7 +56,16 @@ var (
 	ErrInvalidURL = errors.New("invalid mail URL")
 	// ErrClosed reports a Send after Close.
 	ErrClosed = errors.New("mail sender closed")
+	// ErrUnavailable reports that the mail server could not be reached (connection refused,
+	// host or network unreachable, reset while connecting) or answered 421 (service not
+	// available): the server is down, not the email at fault, so the same email goes out once
+	// the server is back. It is transient.
+	ErrUnavailable = errors.New("mail server unavailable")
 )
+
+// IsUnavailable reports whether err means that the mail server itself could not be reached,
+// whatever the email: see ErrUnavailable.
+func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
 
 // IsPermanent reports whether err means that sending the same message again cannot succeed.
 func IsPermanent(err error) bool {

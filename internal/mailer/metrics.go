@@ -31,6 +31,9 @@ type Metrics struct {
 	// SendDuration observes the back end's delivery of each email, after the rate limit, in
 	// seconds, by template.
 	SendDuration *prometheus.HistogramVec
+	// Unavailable is 1 while the mail server cannot be reached (the last Send that got as far
+	// failed with ErrUnavailable) and 0 once a Send went through.
+	Unavailable prometheus.Gauge
 }
 
 // NewMetrics builds the email metrics and registers them with reg; nil reg registers nothing.
@@ -56,12 +59,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time the mail back end took to deliver an email, after the rate limit.",
 			Buckets: sendBuckets,
 		}, []string{"template"}),
+		Unavailable: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "eventworker", Name: "mail_server_unavailable",
+			Help: "1 while the mail server cannot be reached (connection refused or 421) and emails wait for it, 0 once an email went through.",
+		}),
 	}
 	if reg != nil {
 		m.Sent = register(reg, m.Sent)
 		m.Failed = register(reg, m.Failed)
 		m.Suppressed = register(reg, m.Suppressed)
 		m.SendDuration = register(reg, m.SendDuration)
+		m.Unavailable = register(reg, m.Unavailable)
 	}
 	return m
 }
@@ -95,6 +103,16 @@ func (m *Metrics) failed(template string, err error) {
 		reason = ReasonPermanent
 	}
 	m.Failed.WithLabelValues(template, reason).Inc()
+}
+
+func (m *Metrics) unavailable(down bool) {
+	if m != nil {
+		v := 0.0
+		if down {
+			v = 1
+		}
+		m.Unavailable.Set(v)
+	}
 }
 
 func (m *Metrics) observe(template string, d time.Duration) {

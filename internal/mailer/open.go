@@ -80,6 +80,8 @@ type sender struct {
 	metrics *Metrics      // nil: none
 	log     *slog.Logger
 	closed  atomic.Bool
+	// down is set while the mail server is unavailable, to log only when that changes.
+	down atomic.Bool
 }
 
 // Send validates m, waits for its turn under the rate limit and delivers it.
@@ -91,9 +93,19 @@ func (s *sender) Send(ctx context.Context, m *Message) error {
 	err := s.send(ctx, m, template)
 	if err != nil {
 		s.metrics.failed(template, err)
+		if IsUnavailable(err) {
+			s.metrics.unavailable(true)
+			if !s.down.Swap(true) {
+				s.log.Warn("mail: the mail server is unavailable; emails are retried until it is back", "error", err.Error())
+			}
+		}
 		return err
 	}
 	s.metrics.sent(template)
+	if s.down.Swap(false) {
+		s.metrics.unavailable(false)
+		s.log.Info("mail: the mail server is available again")
+	}
 	return nil
 }
 

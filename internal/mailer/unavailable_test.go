@@ -1,0 +1,70 @@
+package mailer
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/eventworker/eventworker/internal/smtptest"
+)
+
+// A server that is down, or answers 421, is unavailable: a transient error that says the server,
+// not the email, is the problem; the gauge follows it. Other transient errors are not.
+func TestSendToServerDownIsUnavailable(t *testing.T) {
+	ts := smtptest.Start(t, smtptest.Options{})
+	metrics := NewMetrics(nil)
+	cfg := testConfig(ts.URL("smtp", "", "starttls=none"))
+	cfg.Metrics = metrics
+	s := openSender(t, cfg)
+	ctx := testContext(t)
+	gauge := func() float64 { return testutil.ToFloat64(metrics.Unavailable) }
+
+	if err := s.Send(ctx, simpleMessage("before@shop.example")); err != nil {
+		t.Fatal(err)
+	}
+	ts.Stop()
+	for i := range 2 { // the open connection is cut, then the dial is refused
+		err := s.Send(ctx, simpleMessage("down@shop.example"))
+		if !IsUnavailable(err) || IsPermanent(err) {
+			t.Fatalf("Send %d to a stopped server = %v, want ErrUnavailable and transient", i, err)
+		}
+		if got := gauge(); got != 1 {
+			t.Errorf("eventworker_mail_server_unavailable = %v while the server is down, want 1", got)
+		}
+	}
+	ts.Restart(t)
+	if err := s.Send(ctx, simpleMessage("after@shop.example")); err != nil {
+		t.Fatalf("Send after the server is back: %v", err)
+	}
+	if got := gauge(); got != 0 {
+		t.Errorf("eventworker_mail_server_unavailable = %v once an email went through, want 0", got)
+	}
+	if n := len(ts.Messages()); n != 2 {
+		t.Errorf("server holds %d messages, want 2", n)
+	}
+
+	t.Run("421 is unavailable, 451 is not", func(t *testing.T) {
+		for _, tt := range []struct {
+			code        int
+			unavailable bool
+		}{{421, true}, {451, false}} {
+			ts := smtptest.Start(t, smtptest.Options{})
+			s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
+			ts.FailNext(smtptest.StageMail, 1, tt.code, smtptest.EnhancedCode{4, 3, 0}, "not now")
+			err := s.Send(ctx, simpleMessage("busy@shop.example"))
+			if err == nil || IsPermanent(err) || IsUnavailable(err) != tt.unavailable {
+				t.Errorf("%d to MAIL FROM: Send = %v, IsUnavailable %v, want %v and transient", tt.code, err, IsUnavailable(err), tt.unavailable)
+			}
+		}
+	})
+	t.Run("nothing listening", func(t *testing.T) {
+		ts := smtptest.Start(t, smtptest.Options{})
+		ts.Stop()
+		s := openSender(t, testConfig(ts.URL("smtp", "", "starttls=none")))
+		err := s.Send(ctx, simpleMessage("refused@shop.example"))
+		if !IsUnavailable(err) || !errors.Is(err, ErrUnavailable) {
+			t.Errorf("Send with nothing listening = %v, want ErrUnavailable", err)
+		}
+	})
+}
