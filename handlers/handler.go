@@ -12,8 +12,9 @@ import (
 //
 // Handle is called at least once per event; the worker skips events it has already seen done,
 // but a crash between the effect and the record can repeat one, so effects should be idempotent.
-// An error is transient (retried with backoff, then dead-lettered) unless wrapped with Permanent;
-// an error wrapping ErrSuppressed acknowledges the event as deliberately not acted on.
+// An error is transient (retried with backoff, then dead-lettered) unless wrapped with Permanent
+// (dead-lettered at once) or Unavailable (retried until the service is back, never
+// dead-lettered for it); an error wrapping ErrSuppressed acknowledges the event as deliberately not acted on.
 type Handler interface {
 	// Consumer is the consumer name in registry.yaml whose queue this handler drains.
 	Consumer() string
@@ -43,6 +44,29 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
+}
+
+// unavailableError marks an error of a service the handler depends on being unreachable.
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string { return e.err.Error() }
+func (e unavailableError) Unwrap() error { return e.err }
+
+// Unavailable marks err as a service the handler needs being unreachable (the mail server
+// down), whatever the event: the worker retries the event with its first retry delay for as
+// long as that lasts, without spending one of its retries, so an outage delays events but never
+// dead-letters them. Mark only what is never the event's fault.
+func Unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return unavailableError{err}
+}
+
+// IsUnavailable reports whether err, or an error it wraps, was marked with Unavailable.
+func IsUnavailable(err error) bool {
+	var u unavailableError
+	return errors.As(err, &u)
 }
 
 // Func adapts a function to a Handler, for tests and small consumers.

@@ -73,7 +73,8 @@ func NewNotifications(d NotificationsDeps) *Notifications {
 func (n *Notifications) Consumer() string { return ConsumerNotifications }
 
 // Handle sends the event's email once. A suspended tenant's emails are suppressed; an SMTP
-// rejection or an invalid recipient is permanent; everything else is retried.
+// rejection or an invalid recipient is permanent; a mail server that cannot be reached is
+// Unavailable (the email waits for it); everything else is retried.
 func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 	out, err := compose(ev)
 	if err != nil {
@@ -111,6 +112,9 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 	if err := n.mail.Send(ctx, msg); err != nil {
 		if mailer.IsPermanent(err) {
 			return Permanent(fmt.Errorf("send %s email: %w", out.template, err))
+		}
+		if mailer.IsUnavailable(err) {
+			return Unavailable(fmt.Errorf("send %s email: %w", out.template, err))
 		}
 		return fmt.Errorf("send %s email: %w", out.template, err)
 	}

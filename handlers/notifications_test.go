@@ -227,13 +227,15 @@ func TestCustomerEmailWithoutProfileUsesThePlatformName(t *testing.T) {
 
 func TestSendErrors(t *testing.T) {
 	tests := []struct {
-		name      string
-		err       error
-		permanent bool
+		name        string
+		err         error
+		permanent   bool
+		unavailable bool
 	}{
-		{"rejected", fmt.Errorf("%w: 550 5.1.1 no such user", mailer.ErrRejected), true},
-		{"invalid address", fmt.Errorf("to: %w", mailer.ErrInvalidAddress), true},
-		{"temporary", errors.New("421 4.7.0 try again later"), false},
+		{"rejected", fmt.Errorf("%w: 550 5.1.1 no such user", mailer.ErrRejected), true, false},
+		{"invalid address", fmt.Errorf("to: %w", mailer.ErrInvalidAddress), true, false},
+		{"temporary", errors.New("451 4.7.0 try again later"), false, false},
+		{"server unavailable", fmt.Errorf("%w: connection refused", mailer.ErrUnavailable), false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,6 +244,9 @@ func TestSendErrors(t *testing.T) {
 			err := n.Handle(context.Background(), event(t, "order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com"}`))
 			if err == nil || IsPermanent(err) != tt.permanent || !strings.Contains(err.Error(), tt.err.Error()) {
 				t.Errorf("Handle = %v (permanent %v), want permanent=%v carrying the server's reply", err, IsPermanent(err), tt.permanent)
+			}
+			if IsUnavailable(err) != tt.unavailable {
+				t.Errorf("Handle = %v: IsUnavailable %v, want %v", err, IsUnavailable(err), tt.unavailable)
 			}
 		})
 	}

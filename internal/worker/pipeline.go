@@ -136,6 +136,12 @@ func (p *pipeline) handle(msg *message.Message) error {
 	if err := lease.Release(ctx); err != nil {
 		log.Warn("could not release the processing lease; it expires by itself", "error", err.Error())
 	}
+	if handlers.IsUnavailable(herr) && !handlers.IsPermanent(herr) {
+		// A service the handler needs is down (the mail server), not the event at fault: it
+		// waits for the service in the retry queue, without spending an attempt, so an outage
+		// of any length delays events and never dead-letters them.
+		return p.retry(ctx, log.With("attempt_spent", false), d, d.attempts, herr)
+	}
 	d.attempts++
 	if handlers.IsPermanent(herr) {
 		return p.giveUp(ctx, log, d, broker.ClassPermanent, herr.Error())
