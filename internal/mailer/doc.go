@@ -15,5 +15,7 @@
 // Errors are classified for the caller: IsPermanent is true for a message the server refused
 // for good (SMTP 5xx to the message or a recipient) and for a message that is invalid as it is;
 // everything else (4xx, timeouts, network errors, TLS and authentication problems) is transient
-// and worth a retry, after an operator fixes the configuration if the error says so.
+// and worth a retry, after an operator fixes the configuration if the error says so. Of those,
+// IsUnavailable is true when the server itself could not be reached (connection refused or
+// reset, unreachable) or answered 421: whatever the email, it goes out once the server is back.
 package mailer
