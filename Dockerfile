@@ -8,6 +8,9 @@
 # The build stage compiles for the target platform from the build platform, so
 # `docker buildx build --platform linux/amd64,linux/arm64 .` needs no emulation.
 # deploy/dockerfile_test.go checks this file and runs its go build line.
+#
+# golang:1.26-bookworm follows the newest 1.26 patch release on purpose: go1.26.8 has
+# standard-library vulnerabilities the worker calls, fixed in go1.26.10 (README, "Go toolchain").
 
 FROM --platform=$BUILDPLATFORM golang:1.26-bookworm AS build
 WORKDIR /src
