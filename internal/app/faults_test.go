@@ -68,6 +68,7 @@ type faultEnv struct {
 	cachePrefix string
 	regFile     string
 	reg         *registry.Registry
+	redisAddr   string
 	rdb         *redis.Client
 	sink        *smtptest.Server
 	bin         string
@@ -93,7 +94,7 @@ type workerProc struct {
 func startFaultEnv(t *testing.T, amqpURL string) *faultEnv {
 	t.Helper()
 	rdb, prefix := testenv.Redis(t, "ewfault")
-	f := &faultEnv{t: t, amqpURL: amqpURL, name: testenv.Name("ewfault"), cachePrefix: prefix, rdb: rdb,
+	f := &faultEnv{t: t, amqpURL: amqpURL, name: testenv.Name("ewfault"), cachePrefix: prefix, rdb: rdb, redisAddr: testenv.RedisAddr(t),
 		dir: t.TempDir(), lows: map[string]bool{}}
 	f.sink = smtptest.Start(t, smtptest.Options{})
 
@@ -153,7 +154,7 @@ func (f *faultEnv) start() *workerProc {
 	}
 	env = append(env,
 		"EVENTWORKER_AMQP_URL="+f.amqpURL,
-		"EVENTWORKER_REDIS_URL=redis://"+testenv.RedisAddr(f.t)+"/0",
+		"EVENTWORKER_REDIS_URL=redis://"+f.redisAddr+"/0",
 		"EVENTWORKER_REGISTRY_FILE="+f.regFile,
 		"EVENTWORKER_QUEUE_PREFIX="+f.name,
 		"EVENTWORKER_QUEUE_TYPE=quorum",
