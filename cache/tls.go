@@ -2,12 +2,12 @@ package cache
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/eventworker/eventworker/internal/certpool"
 )
 
 // ErrInvalidCAFile reports a CA file that cannot be read or holds no PEM certificate.
@@ -24,13 +24,9 @@ func NewClientWithCA(rawURL, caFile string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	pem, err := os.ReadFile(caFile)
+	roots, err := certpool.Load(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCAFile, err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%w: %s holds no PEM certificate", ErrInvalidCAFile, caFile)
 	}
 	withRoots := func(c *tls.Config) error {
 		if c == nil {

@@ -2,12 +2,12 @@ package broker
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/internal/certpool"
 )
 
 // ErrInvalidCAFile reports a CA file for RabbitMQ that cannot be read or holds no PEM
@@ -33,13 +33,9 @@ func TLSConfig(amqpURL, caFile string) (*tls.Config, error) {
 	if uri.Scheme != "amqps" {
 		return nil, fmt.Errorf("%w: %s is set but the AMQP URL uses %s://, where it would be ignored: use amqps://", ErrInvalidCAFile, caFile, uri.Scheme)
 	}
-	pem, err := os.ReadFile(caFile)
+	roots, err := certpool.Load(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCAFile, err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%w: %s holds no PEM certificate", ErrInvalidCAFile, caFile)
 	}
 	conf := &tls.Config{RootCAs: roots, ServerName: uri.Host, MinVersion: tls.VersionTLS12}
 	if uri.ServerName != "" {

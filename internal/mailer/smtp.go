@@ -3,17 +3,17 @@ package mailer
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/eventworker/eventworker/internal/certpool"
 )
 
 // quitTimeout bounds the QUIT that Close sends on an idle connection.
@@ -145,13 +145,12 @@ func tlsConfig(ep *endpoint) (*tls.Config, error) {
 	if ep.caFile == "" || !ep.usesTLS() {
 		return conf, nil
 	}
-	pem, err := os.ReadFile(ep.caFile)
+	pool, err := certpool.Load(ep.caFile)
+	if errors.Is(err, certpool.ErrNoCertificate) {
+		return nil, badURL("mail URL parameter ca_file=%q holds no PEM certificate: give the CA certificate that issued the mail server's certificate, in PEM", ep.caFile)
+	}
 	if err != nil {
 		return nil, &urlError{msg: fmt.Sprintf("mail URL parameter ca_file=%q cannot be read: fix the path or the file's permissions", ep.caFile), cause: err}
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, badURL("mail URL parameter ca_file=%q holds no PEM certificate: give the CA certificate that issued the mail server's certificate, in PEM", ep.caFile)
 	}
 	conf.RootCAs = pool
 	return conf, nil
