@@ -3,7 +3,6 @@
 package app
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -27,38 +26,24 @@ const smtpOutage = 30 * time.Second
 // metricSum sums, over the live workers, the samples of the metric family name whose labels
 // contain every one of labels (as `key="value"`).
 func (f *faultEnv) metricSum(name string, labels ...string) float64 {
-	f.mu.Lock()
-	procs := append([]*workerProc(nil), f.procs...)
-	f.mu.Unlock()
 	var sum float64
-	for _, p := range procs {
-		if p.killed {
-			continue
+	f.eachLiveMetric(func(line string) {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
+			return
 		}
-		resp, err := http.Get("http://" + p.addr + "/metrics")
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			line := sc.Text()
-			rest, ok := strings.CutPrefix(line, name)
-			if !ok || (rest[0] != '{' && rest[0] != ' ') {
-				continue
-			}
-			all := true
-			for _, l := range labels {
-				all = all && strings.Contains(rest, l)
-			}
-			var v float64
-			if i := strings.LastIndexByte(rest, ' '); all && i >= 0 {
-				if _, err := fmt.Sscan(rest[i+1:], &v); err == nil {
-					sum += v
-				}
+		for _, l := range labels {
+			if !strings.Contains(rest, l) {
+				return
 			}
 		}
-		resp.Body.Close()
-	}
+		var v float64
+		if i := strings.LastIndexByte(rest, ' '); i >= 0 {
+			if _, err := fmt.Sscan(rest[i+1:], &v); err == nil {
+				sum += v
+			}
+		}
+	})
 	return sum
 }
 

@@ -707,9 +707,8 @@ func (f *faultEnv) deadLetters() int {
 	return n
 }
 
-// outcomes sums eventworker_handler_outcomes_total by outcome over the live workers.
-func (f *faultEnv) outcomes() map[string]int {
-	out := map[string]int{}
+// eachLiveMetric calls fn with every line of the live workers' /metrics.
+func (f *faultEnv) eachLiveMetric(fn func(line string)) {
 	f.mu.Lock()
 	procs := append([]*workerProc(nil), f.procs...)
 	f.mu.Unlock()
@@ -723,19 +722,26 @@ func (f *faultEnv) outcomes() map[string]int {
 		}
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
-			line := sc.Text()
-			if !strings.HasPrefix(line, "eventworker_handler_outcomes_total{") {
-				continue
-			}
-			_, rest, _ := strings.Cut(line, `outcome="`)
-			outcome, val, _ := strings.Cut(rest, `"} `)
-			var v float64
-			if _, err := fmt.Sscan(val, &v); err == nil && v > 0 {
-				out[outcome] += int(v)
-			}
+			fn(sc.Text())
 		}
 		resp.Body.Close()
 	}
+}
+
+// outcomes sums eventworker_handler_outcomes_total by outcome over the live workers.
+func (f *faultEnv) outcomes() map[string]int {
+	out := map[string]int{}
+	f.eachLiveMetric(func(line string) {
+		if !strings.HasPrefix(line, "eventworker_handler_outcomes_total{") {
+			return
+		}
+		_, rest, _ := strings.Cut(line, `outcome="`)
+		outcome, val, _ := strings.Cut(rest, `"} `)
+		var v float64
+		if _, err := fmt.Sscan(val, &v); err == nil && v > 0 {
+			out[outcome] += int(v)
+		}
+	})
 	return out
 }
 
