@@ -17,5 +17,7 @@
 // everything else (4xx, timeouts, network errors, TLS and authentication problems) is transient
 // and worth a retry, after an operator fixes the configuration if the error says so. Of those,
 // IsUnavailable is true when the server itself could not be reached (connection refused or
-// reset, unreachable) or answered 421: whatever the email, it goes out once the server is back.
+// reset, unreachable, or no SMTP session within the timeout: no connect, greeting or answer to
+// EHLO) or answered 421: whatever the email, it goes out once the server is back. A timeout
+// during the transaction (MAIL FROM to DATA) is only transient: the email may be the cause.
 package mailer

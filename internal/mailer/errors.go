@@ -196,11 +196,20 @@ func isTLSError(err error) bool {
 }
 
 // timeoutError is the error of a send that ran out of Config.Timeout; it matches
-// context.DeadlineExceeded, like a caller's deadline.
-type timeoutError struct{ msg string }
+// context.DeadlineExceeded, like a caller's deadline, and ErrUnavailable when the time ran out
+// before the SMTP session was established.
+type timeoutError struct {
+	msg         string
+	unavailable bool
+}
 
 func (e *timeoutError) Error() string { return e.msg }
-func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
+func (e *timeoutError) Unwrap() []error {
+	if e.unavailable {
+		return []error{ErrUnavailable, context.DeadlineExceeded}
+	}
+	return []error{context.DeadlineExceeded}
+}
 
 // oneLine joins a multi-line server reply into one line, without control characters.
 func oneLine(s string) string {

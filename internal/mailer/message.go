@@ -57,9 +57,11 @@ var (
 	// ErrClosed reports a Send after Close.
 	ErrClosed = errors.New("mail sender closed")
 	// ErrUnavailable reports that the mail server could not be reached (connection refused,
-	// host or network unreachable, reset while connecting) or answered 421 (service not
+	// host or network unreachable, reset while connecting, or no SMTP session within the
+	// timeout: the connect, greeting or EHLO did not complete) or answered 421 (service not
 	// available): the server is down, not the email at fault, so the same email goes out once
-	// the server is back. It is transient.
+	// the server is back. It is transient. A timeout or a broken connection during the
+	// transaction (MAIL FROM to the end of DATA) is not unavailable: the email may be the cause.
 	ErrUnavailable = errors.New("mail server unavailable")
 )
 

@@ -55,6 +55,10 @@ type attempt struct {
 	// authStarted is set by urlAuth when the AUTH exchange begins; only the sending goroutine
 	// touches it.
 	authStarted bool
+	// dialing is true from the start of a dial (connect, greeting, EHLO, STARTTLS, AUTH) until
+	// the session is established, since dialStart; only the sending goroutine touches them.
+	dialing   bool
+	dialStart time.Time
 }
 
 func (a *attempt) abort() {
@@ -234,7 +238,7 @@ func (s *smtpSender) deliver(ctx context.Context, _ *Message, msg *mail.Msg) err
 		return err
 	}
 	if sendCtx.Err() != nil {
-		return s.contextError(ctx, sendCtx)
+		return s.contextError(ctx, sendCtx, att)
 	}
 	return err
 }
@@ -243,20 +247,37 @@ func (s *smtpSender) deliver(ctx context.Context, _ *Message, msg *mail.Msg) err
 var errSendTimeout = errors.New("mail send timeout")
 
 // contextError reports why a send's context ended: the caller's context, or Config.Timeout.
-func (s *smtpSender) contextError(ctx, sendCtx context.Context) error {
+//
+// A deadline that ends the send before the SMTP session is established (the TCP connect, the
+// greeting, EHLO, STARTTLS or AUTH: nothing of the email was sent) is the server's, not the
+// email's: ErrUnavailable. So is the caller's deadline there, once the server has had at least
+// half of Config.Timeout to answer (the handler's deadline may come before the mail timeout;
+// a caller that left the send almost no time is not the server's fault). A deadline during the
+// transaction (MAIL FROM, RCPT TO, DATA) is an ordinary transient error: the email itself may be
+// the cause. Cancellation is never unavailable.
+func (s *smtpSender) contextError(ctx, sendCtx context.Context, att *attempt) error {
+	addr := s.ep.addr()
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sending email via %s: %w", s.ep.addr(), err)
+		if errors.Is(err, context.DeadlineExceeded) && att.dialing && time.Since(att.dialStart) >= s.timeout/2 {
+			return newError([]error{ErrUnavailable, err}, "connecting to mail server %s: no answer for %s before the deadline (%v): check the host and port in EVENTWORKER_MAIL_URL and that the server is up",
+				addr, time.Since(att.dialStart).Round(time.Millisecond), err)
+		}
+		return fmt.Errorf("sending email via %s: %w", addr, err)
 	}
 	if errors.Is(context.Cause(sendCtx), errSendTimeout) {
-		return &timeoutError{msg: fmt.Sprintf("sending email via %s: the mail server did not finish within the mail timeout of %s", s.ep.addr(), s.timeout)}
+		if att.dialing {
+			return &timeoutError{unavailable: true, msg: fmt.Sprintf("connecting to mail server %s: no session within the mail timeout of %s (the connection, the greeting or EHLO did not complete): check the host and port in EVENTWORKER_MAIL_URL and that the server is up", addr, s.timeout)}
+		}
+		return &timeoutError{msg: fmt.Sprintf("sending email via %s: the mail server did not finish within the mail timeout of %s", addr, s.timeout)}
 	}
-	return fmt.Errorf("sending email via %s: %w", s.ep.addr(), sendCtx.Err())
+	return fmt.Errorf("sending email via %s: %w", addr, sendCtx.Err())
 }
 
 // transact connects if needed and runs the SMTP transaction of one email. A dial error comes
 // back classified; a send error comes back as go-mail's, for deliver to decide on a retry.
 func (s *smtpSender) transact(ctx context.Context, att *attempt, msg *mail.Msg) error {
 	if s.conn == nil {
+		att.dialing, att.dialStart = true, time.Now()
 		conn, err := s.client.DialToSMTPClientWithContext(ctx)
 		if err != nil {
 			// go-mail leaves the connection open when EHLO or STARTTLS fails.
@@ -268,6 +289,7 @@ func (s *smtpSender) transact(ctx context.Context, att *attempt, msg *mail.Msg) 
 			}
 			return classifyDial(err, s.ep, att.authStarted)
 		}
+		att.dialing = false
 		s.conn, s.raw = conn, att.registered()
 		s.log.Debug("mail: connected", "server", s.ep.addr())
 	}
