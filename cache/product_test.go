@@ -305,7 +305,9 @@ func TestRefreshProductOwedIncrement(t *testing.T) {
 }
 
 // TestRefreshProductRace has two workers (two clients, two Caches), each with two goroutines,
-// all writing versions 1..n of one product in their own random order.
+// all writing versions 1..n of one product in their own random order. On one server each
+// version is written once; on the Cluster path a version may also be reported by a call that
+// paid its owed generation increment, and the generation counts every report.
 func TestRefreshProductRace(t *testing.T) {
 	modes(t, func(t *testing.T, cluster bool) {
 		rdb1, prefix := newRedis(t)
@@ -339,7 +341,11 @@ func TestRefreshProductRace(t *testing.T) {
 					}
 					if written {
 						writes.Add(1)
-						if _, dup := seen.LoadOrStore(v, true); dup {
+						// On the Cluster path a call that finds the increment of its version
+						// still owed (another call wrote it and has not settled yet) pays it
+						// again and reports written: an extra generation bump, one cache miss
+						// of the lists, by design, so that a crash never leaves one unpaid.
+						if _, dup := seen.LoadOrStore(v, true); dup && !cluster {
 							failures <- fmt.Errorf("version %d written twice", v)
 						}
 					}
