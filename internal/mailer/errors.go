@@ -160,6 +160,10 @@ func classifyDial(err error, ep *endpoint, authStarted bool) error {
 		return newError(errs, "mail server %s refused the connection: %s", addr, replyText(reply))
 	case isNetworkError(err):
 		return newError([]error{ErrUnavailable, err}, "connecting to mail server %s failed: %v: check the host and port in EVENTWORKER_MAIL_URL and that the server is up", addr, err)
+	case isTimeout(err):
+		// The dialer's own timeout, before the session: the server's, not the email's. A
+		// deadline of the send's context is classified by contextError instead.
+		return newError([]error{ErrUnavailable, err}, "connecting to mail server %s: no session before the timeout: %v: check the host and port in EVENTWORKER_MAIL_URL and that the server is up", addr, err)
 	}
 	return newError(errs, "connecting to mail server %s failed: %v: check the host and port in EVENTWORKER_MAIL_URL and that the server is up", addr, err)
 }
@@ -176,6 +180,12 @@ func isNetworkError(err error) bool {
 	return errors.As(err, &op) || errors.As(err, &dns) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// isTimeout reports whether err is a network timeout or a context deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 func isCertificateError(err error) bool {
