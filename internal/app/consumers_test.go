@@ -64,7 +64,7 @@ func startE2E(t *testing.T) *e2e {
 	cfg.RegistryFile = regFile
 	cfg.QueuePrefix = name
 	cfg.CachePrefix = "p:"
-	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cfg.MailURL = "file://" + e.mailDir
 	cfg.MailFrom = "Platform <mail@platform.example>"
 	cfg.MailRate = 0
@@ -141,13 +141,7 @@ func (e *e2e) stop() {
 
 func (e *e2e) wait(what string, timeout time.Duration, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitUntil(e.t, what, timeout, cond)
 }
 
 // publish sends one event at a fixed time and returns its event ID; id reuses an ID.

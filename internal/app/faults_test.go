@@ -138,7 +138,7 @@ var faultRetryDelays = []time.Duration{time.Second, 2 * time.Second, 5 * time.Se
 func (f *faultEnv) start() *workerProc {
 	f.t.Helper()
 	f.mu.Lock()
-	p := &workerProc{n: len(f.procs) + 1, addr: fmt.Sprintf("127.0.0.1:%d", freePort(f.t)), done: make(chan struct{})}
+	p := &workerProc{n: len(f.procs) + 1, addr: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(f.t)), done: make(chan struct{})}
 	f.procs = append(f.procs, p)
 	f.mu.Unlock()
 	p.logs = filepath.Join(f.dir, fmt.Sprintf("worker%d.log", p.n))
@@ -221,13 +221,7 @@ func (f *faultEnv) killAll() {
 
 func (f *faultEnv) waitFor(what string, timeout time.Duration, cond func() bool) {
 	f.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			f.t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitUntil(f.t, what, timeout, cond)
 }
 
 // observe binds a durable queue of the test's own to the exchange for product.inventory_low

@@ -51,7 +51,7 @@ func startPrometheus(t *testing.T, target string) *promServer {
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
 	rules, err := filepath.Abs(deployAlertRules)
 	if err != nil {

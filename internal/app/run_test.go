@@ -18,16 +18,6 @@ import (
 	"github.com/eventworker/eventworker/registry"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // privateRedis starts a redis-server of its own, so that stopping it harms no other test; extra
 // are more redis-server arguments (persistence, say).
 func privateRedis(t *testing.T, extra ...string) (addr string, start, stop func()) {
@@ -36,7 +26,7 @@ func privateRedis(t *testing.T, extra ...string) (addr string, start, stop func(
 	if err != nil {
 		testenv.Unavailable(t, "redis-server binary: %v", err)
 	}
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	addr = fmt.Sprintf("127.0.0.1:%d", port)
 	var cmd *exec.Cmd
 	start = func() {
@@ -87,7 +77,7 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	cfg.AMQPURL = amqpURL
 	cfg.RedisURL = "redis://" + redisAddr
 	cfg.QueuePrefix = name
-	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cfg.ShutdownTimeout = 5 * time.Second
 
 	reg, err := registry.Default()

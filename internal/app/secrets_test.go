@@ -81,7 +81,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	cfg.MailFrom = "Platform <mail@platform.example>"
 	cfg.RegistryFile = regFile
 	cfg.QueuePrefix = name
-	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cfg.LogLevel = "debug"
 	cfg.ShutdownTimeout = 5 * time.Second
 	if err := cfg.Validate(); err != nil {

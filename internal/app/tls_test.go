@@ -43,7 +43,7 @@ func TestWorkerOverAMQPS(t *testing.T) {
 	cfg.AMQPCAFile = node.CAFile
 	cfg.RedisURL = "redis://" + testenv.RedisAddr(t) + "/0"
 	cfg.CachePrefix = prefix
-	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cfg.MailURL = "file://" + mailDir
 	cfg.MailRate = 0
 	cfg.ShutdownTimeout = 5 * time.Second

@@ -67,7 +67,7 @@ func StartRabbitNode(t testing.TB) *RabbitNode {
 		t:      t,
 		dir:    dir,
 	}
-	port, tlsPort, distPort := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
+	port, tlsPort, distPort := FreePort(t), FreePort(t), FreePort(t)
 	n.URL = fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port)
 	n.TLSURL = fmt.Sprintf("amqps://guest:guest@localhost:%d/", tlsPort)
 
@@ -199,8 +199,8 @@ func (n *RabbitNode) logTail() string {
 	return out
 }
 
-// freeTCPPort returns a port on 127.0.0.1 that was free a moment ago.
-func freeTCPPort(t testing.TB) int {
+// FreePort returns a port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
