@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/eventworker/eventworker/internal/testenv"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -61,14 +60,14 @@ func BenchmarkValidateEvent(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(c.body)))
-			start := cpuTime()
+			start := testenv.CPUTime()
 			for b.Loop() {
 				ev, err := r.Validate(c.rk, c.body)
 				if (err == nil) != c.valid {
 					b.Fatalf("Validate = %v, %v; valid %v", ev, err, c.valid)
 				}
 			}
-			reportCPU(b, start)
+			testenv.ReportCPU(b, start)
 		})
 	}
 }
@@ -122,18 +121,4 @@ func TestValidateEnvelopeAsUnmarshalJSON(t *testing.T) {
 			t.Errorf("body %d: Validate built\n%+v\nUnmarshalJSON decodes\n%+v\nfrom %s", i, *ev, want, b)
 		}
 	}
-}
-
-// cpuTime is the CPU time the process has used, every thread (GC included): benchmarks report
-// it per iteration as cpu-ns/op, which varies far less than ns/op when other work shares the
-// machine.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the CPU time since start per iteration of a finished b.Loop.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -3,11 +3,12 @@ package broker
 import (
 	"encoding/json"
 	"math"
-	"syscall"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/internal/testenv"
 )
 
 // benchDeliveries are deliveries as the worker receives them: a plain one from a Go producer,
@@ -49,13 +50,13 @@ func BenchmarkUnmarshal(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var m Marshaler
-			start := cpuTime()
+			start := testenv.CPUTime()
 			for b.Loop() {
 				if _, err := m.Unmarshal(c.d); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b, start)
+			testenv.ReportCPU(b, start)
 		})
 	}
 }
@@ -90,18 +91,4 @@ func TestApplicationHeadersJSONAsMarshal(t *testing.T) {
 			t.Errorf("table %d: got %q, %v; json.Marshal gives %q, %v", i, got, ok, want, wantOK)
 		}
 	}
-}
-
-// cpuTime is the CPU time the process has used, every thread (GC included): benchmarks report
-// it per iteration as cpu-ns/op, which varies far less than ns/op when other work shares the
-// machine.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the CPU time since start per iteration of a finished b.Loop.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -1,9 +1,9 @@
 package emails
 
 import (
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/eventworker/eventworker/internal/testenv"
 )
 
 // BenchmarkLocale measures Renderer.Locale, which the notifications consumer calls once per
@@ -23,13 +23,13 @@ func BenchmarkLocale(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
-			start := cpuTime()
+			start := testenv.CPUTime()
 			for b.Loop() {
 				if _, err := r.Locale("shop-1", c.tz, c.candidates...); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b, start)
+			testenv.ReportCPU(b, start)
 		})
 	}
 }
@@ -46,7 +46,7 @@ func BenchmarkRender(b *testing.B) {
 			v := sampleView(name)
 			b.Run(name+"/"+lang, func(b *testing.B) {
 				b.ReportAllocs()
-				start := cpuTime()
+				start := testenv.CPUTime()
 				for b.Loop() {
 					loc, err := r.Locale("shop-1", "Europe/Berlin", lang)
 					if err != nil {
@@ -56,22 +56,8 @@ func BenchmarkRender(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				reportCPU(b, start)
+				testenv.ReportCPU(b, start)
 			})
 		}
 	}
-}
-
-// cpuTime is the CPU time the process has used, every thread (GC included): benchmarks report
-// it per iteration as cpu-ns/op, which varies far less than ns/op when other work shares the
-// machine.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the CPU time since start per iteration of a finished b.Loop.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

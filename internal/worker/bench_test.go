@@ -4,9 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -16,6 +14,7 @@ import (
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/testenv"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -81,27 +80,13 @@ func BenchmarkPipeline(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			start := cpuTime()
+			start := testenv.CPUTime()
 			for b.Loop() {
 				if err := p.handle(msg); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b, start)
+			testenv.ReportCPU(b, start)
 		})
 	}
-}
-
-// cpuTime is the CPU time the process has used, every thread (GC included): benchmarks report
-// it per iteration as cpu-ns/op, which varies far less than ns/op when other work shares the
-// machine.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the CPU time since start per iteration of a finished b.Loop.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }
