@@ -31,9 +31,6 @@ type Config struct {
 	// Connections is how many SMTP connections the sender keeps open and reuses, each carrying
 	// one email at a time; default 1. More let concurrent handlers send in parallel.
 	Connections int
-
-	// warnInsecure is set for the first connection of a pool, so the warning comes once.
-	warnInsecure bool
 	// Logger receives connection events and, for log://, the email summaries; default: discard.
 	Logger *slog.Logger
 	// Metrics, when not nil, receives sent, failed and duration observations for every back end.

@@ -15,17 +15,25 @@ type pool struct {
 	free chan *smtpSender
 }
 
+// openPool reads ca_file once for all the connections, and fails on what no retry can fix: an
+// unreadable ca_file or options go-mail refuses.
 func openPool(cfg Config, ep *endpoint) (*pool, error) {
+	tlsConf, err := tlsConfig(ep)
+	if err != nil {
+		return nil, err
+	}
 	p := &pool{free: make(chan *smtpSender, cfg.Connections)}
-	for i := range cfg.Connections {
-		c := cfg
-		c.warnInsecure = i == 0
-		s, err := openSMTP(c, ep)
+	for range cfg.Connections {
+		s, err := openSMTP(cfg, ep, tlsConf.Clone())
 		if err != nil {
 			return nil, err
 		}
 		p.all = append(p.all, s)
 		p.free <- s
+	}
+	if ep.insecureSkipVerify {
+		cfg.Logger.Warn("mail: TLS certificate verification is off (insecure_skip_verify=true): anyone on the network path can read and change the emails and the SMTP password; use ca_file instead",
+			"server", ep.addr())
 	}
 	return p, nil
 }

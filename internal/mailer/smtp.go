@@ -89,13 +89,9 @@ func (a *attempt) registered() net.Conn {
 }
 
 // openSMTP configures the sender without connecting: the server may be down while the worker
-// starts, and the first Send connects. It fails on what no retry can fix: an unreadable
-// ca_file or options go-mail refuses.
-func openSMTP(cfg Config, ep *endpoint) (*smtpSender, error) {
-	tlsConf, err := tlsConfig(ep)
-	if err != nil {
-		return nil, err
-	}
+// starts, and the first Send connects. It fails on options go-mail refuses. tlsConf is the
+// sender's own: go-mail keeps it.
+func openSMTP(cfg Config, ep *endpoint, tlsConf *tls.Config) (*smtpSender, error) {
 	s := &smtpSender{
 		ep:      ep,
 		timeout: cfg.Timeout,
@@ -127,13 +123,10 @@ func openSMTP(cfg Config, ep *endpoint) (*smtpSender, error) {
 			started: func() { s.att.authStarted = true },
 		}))
 	}
+	var err error
 	s.client, err = mail.NewClient(ep.host, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: configuring the SMTP client for %s: %w", ErrInvalidURL, ep.addr(), err)
-	}
-	if ep.insecureSkipVerify && cfg.warnInsecure {
-		s.log.Warn("mail: TLS certificate verification is off (insecure_skip_verify=true): anyone on the network path can read and change the emails and the SMTP password; use ca_file instead",
-			"server", ep.addr())
 	}
 	return s, nil
 }
