@@ -205,22 +205,6 @@ func isTLSError(err error) bool {
 		strings.Contains(err.Error(), "tls: ")
 }
 
-// timeoutError is the error of a send that ran out of Config.Timeout; it matches
-// context.DeadlineExceeded, like a caller's deadline, and ErrUnavailable when the time ran out
-// before the SMTP session was established.
-type timeoutError struct {
-	msg         string
-	unavailable bool
-}
-
-func (e *timeoutError) Error() string { return e.msg }
-func (e *timeoutError) Unwrap() []error {
-	if e.unavailable {
-		return []error{ErrUnavailable, context.DeadlineExceeded}
-	}
-	return []error{context.DeadlineExceeded}
-}
-
 // oneLine joins a multi-line server reply into one line, without control characters.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(cleanText(s)), " ")

@@ -251,17 +251,17 @@ var errSendTimeout = errors.New("mail send timeout")
 func (s *smtpSender) contextError(ctx, sendCtx context.Context, att *attempt) error {
 	addr := s.ep.addr()
 	if err := ctx.Err(); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && att.dialing && time.Since(att.dialStart) >= s.timeout/2 {
+		if waited := time.Since(att.dialStart); errors.Is(err, context.DeadlineExceeded) && att.dialing && waited >= s.timeout/2 {
 			return newError([]error{ErrUnavailable, err}, "connecting to mail server %s: no answer for %s before the deadline (%v): check the host and port in EVENTWORKER_MAIL_URL and that the server is up",
-				addr, time.Since(att.dialStart).Round(time.Millisecond), err)
+				addr, waited.Round(time.Millisecond), err)
 		}
 		return fmt.Errorf("sending email via %s: %w", addr, err)
 	}
 	if errors.Is(context.Cause(sendCtx), errSendTimeout) {
 		if att.dialing {
-			return &timeoutError{unavailable: true, msg: fmt.Sprintf("connecting to mail server %s: no session within the mail timeout of %s (the connection, the greeting or EHLO did not complete): check the host and port in EVENTWORKER_MAIL_URL and that the server is up", addr, s.timeout)}
+			return newError([]error{ErrUnavailable, context.DeadlineExceeded}, "connecting to mail server %s: no session within the mail timeout of %s (the connection, the greeting or EHLO did not complete): check the host and port in EVENTWORKER_MAIL_URL and that the server is up", addr, s.timeout)
 		}
-		return &timeoutError{msg: fmt.Sprintf("sending email via %s: the mail server did not finish within the mail timeout of %s", addr, s.timeout)}
+		return newError([]error{context.DeadlineExceeded}, "sending email via %s: the mail server did not finish within the mail timeout of %s", addr, s.timeout)
 	}
 	return fmt.Errorf("sending email via %s: %w", addr, sendCtx.Err())
 }
