@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eventworker/eventworker/internal/bench"
 	"github.com/eventworker/eventworker/internal/testenv"
 )
 
@@ -37,27 +38,12 @@ func benchRedis(b *testing.B) (*redis.Client, string) {
 	return rdb, prefix
 }
 
-// loadKeys writes n small keys named prefix + i, in pipelines of 20 MSETs of 1,000 keys, so
-// no single command holds Redis for long and the client buffers little.
+// loadKeys writes n small keys named prefix + i with bench.LoadKeys, and checks the last.
 func loadKeys(b *testing.B, rdb *redis.Client, prefix string, n int) {
 	b.Helper()
 	ctx := context.Background()
-	const perMSet, perPipe = 1000, 20
-	value := "0123456789abcdef0123456789abcdef" // 32 bytes, about a small cached value
-	for start := 0; start < n; start += perMSet * perPipe {
-		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for m := start; m < min(n, start+perMSet*perPipe); m += perMSet {
-				kv := make([]any, 0, 2*perMSet)
-				for i := m; i < min(n, m+perMSet); i++ {
-					kv = append(kv, prefix+strconv.Itoa(i), value)
-				}
-				p.MSet(ctx, kv...)
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatalf("load keys %s*: %v", prefix, err)
-		}
+	if err := bench.LoadKeys(ctx, rdb, prefix, n); err != nil {
+		b.Fatalf("load keys %s*: %v", prefix, err)
 	}
 	if n > 0 && rdb.Exists(ctx, prefix+strconv.Itoa(n-1)).Val() != 1 {
 		b.Fatalf("load keys %s*: the last key is missing", prefix)

@@ -481,17 +481,26 @@ func keysDB(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// loadKeys writes n small unrelated keys under the bench's prefix (so cleanup removes them), in
-// pipelines of 20 MSETs of 1,000 keys.
+// loadKeys writes n small unrelated keys under the bench's prefix (so cleanup removes them).
 func loadKeys(ctx context.Context, cfg *config.Config, n int) error {
 	rdb, err := cache.NewClient(cfg.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
+	if err := LoadKeys(ctx, rdb, cfg.QueuePrefix+":unrelated:", n); err != nil {
+		return fmt.Errorf("load unrelated keys: %w", err)
+	}
+	return nil
+}
+
+// LoadKeys writes n small keys named prefix + i (32-byte values, about a small cached value),
+// in pipelines of 20 MSETs of 1,000 keys, so no single command holds Redis for long and the
+// client buffers little. The keyspace benchmarks of `eventworker bench --keys` and of
+// cache/bench_test.go share it.
+func LoadKeys(ctx context.Context, rdb redis.Cmdable, prefix string, n int) error {
 	const perMSet, perPipe = 1000, 20
 	value := "0123456789abcdef0123456789abcdef"
-	prefix := cfg.QueuePrefix + ":unrelated:"
 	for start := 0; start < n; start += perMSet * perPipe {
 		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for m := start; m < min(n, start+perMSet*perPipe); m += perMSet {
@@ -504,7 +513,7 @@ func loadKeys(ctx context.Context, cfg *config.Config, n int) error {
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("load unrelated keys: %w", err)
+			return err
 		}
 	}
 	return nil
