@@ -176,20 +176,16 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 		n := int(o.Rate * o.Duration.Seconds())
 		spec.Kind, spec.Expected, spec.Timeout = kindWorker, wl.expected(n), o.Duration+30*time.Second
 		var published atomic.Int64
-		var pubErr error
 		var pubSeconds float64
-		during := func() {
-			progress("%s: worker consuming; publishing %s events at %.0f/s for %s", name, o.Mix, o.Rate, o.Duration)
-			start := time.Now()
-			pubErr = pace(ctx, pub, wl, n, o.Rate, &published)
-			pubSeconds = time.Since(start).Seconds()
-		}
 		rep.Worker, err = runChild(ctx, spec, n, "worker", func() error {
 			if err := waitConsumers(ctx, conn, cfg, reg); err != nil {
 				return err
 			}
-			during()
-			return pubErr
+			progress("%s: worker consuming; publishing %s events at %.0f/s for %s", name, o.Mix, o.Rate, o.Duration)
+			start := time.Now()
+			err := pace(ctx, pub, wl, n, o.Rate, &published)
+			pubSeconds = time.Since(start).Seconds()
+			return err
 		})
 		if err != nil {
 			return nil, err
