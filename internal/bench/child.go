@@ -216,7 +216,6 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rec *r
 	build := func(d handlers.Deps) []handlers.Handler {
 		hs := handlers.All(d)
 		for i, h := range hs {
-			h := h
 			hs[i] = handlers.Func{Name: h.Consumer(), Fn: func(ctx context.Context, ev *registry.Event) error {
 				start := time.Now()
 				err := h.Handle(ctx, ev)
