@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"os"
 	"time"
 
 	"github.com/eventworker/eventworker/internal/bench"
@@ -60,13 +59,9 @@ func runBench(ctx context.Context, e *env, path string, args []string) int {
 	case *emails < 0 || *keys < 0:
 		return e.usageError(path, "--emails and --keys must not be negative")
 	}
-	stderr := e.stderr
-	if stderr == nil {
-		stderr = os.Stderr
-	}
 	rep, err := bench.Bench(ctx, bench.Options{
 		Mode: *mode, Events: *events, Mix: *mix, Rate: *rate, Duration: *duration, Baseline: *baseline,
-		Emails: *emails, Keys: *keys, CPUProfile: *cpuprofile, Getenv: e.getenv, Progress: stderr,
+		Emails: *emails, Keys: *keys, CPUProfile: *cpuprofile, Getenv: e.getenv, Progress: e.stderr,
 	})
 	if err != nil {
 		return e.fail(path, err)
