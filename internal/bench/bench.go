@@ -135,7 +135,7 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 	case ModeDrain:
 		progress("%s: preloading %d %s events on exchange %s", name, o.Events, o.Mix, name)
 		start := time.Now()
-		if err := preload(ctx, pub, wl, o.Events); err != nil {
+		if err := preload(ctx, pub, wl, 0, o.Events); err != nil {
 			return nil, err
 		}
 		progress("preloaded in %s; draining with the worker (child process)", time.Since(start).Round(time.Millisecond))
@@ -162,7 +162,7 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 				return nil, err
 			}
 			progress("loaded in %s; preloading %d more events and draining again", time.Since(start).Round(time.Millisecond), o.Events)
-			if err := preloadFrom(ctx, pub, wl, o.Events, o.Events); err != nil {
+			if err := preload(ctx, pub, wl, o.Events, o.Events); err != nil {
 				return nil, err
 			}
 			spec.Kind, spec.CPUProfile = kindWorker, suffixed(o.CPUProfile, ".keys")
@@ -327,11 +327,6 @@ func waitConsumers(ctx context.Context, conn *amqp.Connection, cfg *config.Confi
 	}
 }
 
-// preload publishes n events of the workload with 32 publishers at once.
-func preload(ctx context.Context, pub *publisher.Publisher, wl *workload, n int) error {
-	return preloadFrom(ctx, pub, wl, 0, n)
-}
-
 // publishers publish the workload's events whose indices are handed to them, keeping the first
 // error: the pool that both the preload and the paced run feed.
 type publishers struct {
@@ -376,8 +371,8 @@ func (p *publishers) stop(cause error) error {
 	}
 }
 
-// preloadFrom publishes events first to first+n-1 of the workload.
-func preloadFrom(ctx context.Context, pub *publisher.Publisher, wl *workload, first, n int) error {
+// preload publishes events first to first+n-1 of the workload with 32 publishers at once.
+func preload(ctx context.Context, pub *publisher.Publisher, wl *workload, first, n int) error {
 	p := startPublishers(ctx, pub, wl, 32, 0, nil)
 	for i := first; i < first+n; i++ {
 		select {
