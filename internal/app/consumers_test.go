@@ -48,15 +48,7 @@ func startE2E(t *testing.T) *e2e {
 	// production Redis with AOF does; the test is about the worker losing nothing.
 	redisAddr, up, off := privateRedis(t, "--appendonly", "yes", "--appendfsync", "always", "--dir", t.TempDir())
 	name := testenv.Name("ewe2e")
-	regText := strings.Replace(string(registry.Embedded()), "exchange: events", "exchange: "+name, 1)
-	reg, err := registry.Load([]byte(regText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	regFile := filepath.Join(t.TempDir(), "registry.yaml")
-	if err := os.WriteFile(regFile, []byte(regText), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	reg, regFile := privateRegistry(t, name)
 	e := &e2e{t: t, reg: reg, mailDir: t.TempDir(), redisUp: up, redisOff: off}
 	cfg := config.Default()
 	cfg.AMQPURL = amqpURL
@@ -100,10 +92,11 @@ func startE2E(t *testing.T) *e2e {
 		}
 	})
 	e.wait("readiness", 30*time.Second, func() bool { code, _ := readyz("http://" + cfg.HTTPAddr + "/readyz"); return code == http.StatusOK })
-	e.pub, err = publisher.New(context.Background(), publisher.Config{URL: amqpURL, Registry: reg, Producer: "e2e-test"})
+	pub, err := publisher.New(context.Background(), publisher.Config{URL: amqpURL, Registry: reg, Producer: "e2e-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.pub = pub
 	t.Cleanup(func() { e.pub.Close() })
 	return e
 }

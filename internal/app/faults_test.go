@@ -98,16 +98,8 @@ func startFaultEnv(t *testing.T, amqpURL string) *faultEnv {
 		dir: t.TempDir(), lows: map[string]bool{}}
 	f.sink = smtptest.Start(t, smtptest.Options{})
 
-	regText := strings.Replace(string(registry.Embedded()), "exchange: events", "exchange: "+f.name, 1)
-	reg, err := registry.Load([]byte(regText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.reg = reg
-	f.regFile = filepath.Join(f.dir, "registry.yaml")
-	if err := os.WriteFile(f.regFile, []byte(regText), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	reg, regFile := privateRegistry(t, f.name)
+	f.reg, f.regFile = reg, regFile
 
 	f.bin = filepath.Join(f.dir, "eventworker")
 	build := exec.Command("go", "build", "-o", f.bin, "./cmd/eventworker")

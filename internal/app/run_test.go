@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +59,23 @@ func privateRedis(t *testing.T, extra ...string) (addr string, start, stop func(
 	start()
 	t.Cleanup(stop)
 	return addr, start, stop
+}
+
+// privateRegistry returns the embedded registry with its exchange renamed to name, so that a
+// test's worker and producer stay off the shared "events" exchange, and the file it is written
+// to, for the worker's EVENTWORKER_REGISTRY_FILE.
+func privateRegistry(t *testing.T, name string) (reg *registry.Registry, file string) {
+	t.Helper()
+	text := strings.Replace(string(registry.Embedded()), "exchange: events", "exchange: "+name, 1)
+	reg, err := registry.Load([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file = filepath.Join(t.TempDir(), "registry.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return reg, file
 }
 
 func readyz(url string) (int, string) {

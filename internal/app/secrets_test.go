@@ -7,9 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -65,15 +63,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	redisAddr, _, stopRedis := privateRedis(t, "--requirepass", secrets["redis"])
 	srv := smtptest.Start(t, smtptest.Options{User: "mailer", Pass: secrets["smtp"], InsecureAuth: true})
 
-	regText := strings.Replace(string(registry.Embedded()), "exchange: events", "exchange: "+name, 1)
-	reg, err := registry.Load([]byte(regText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	regFile := filepath.Join(t.TempDir(), "registry.yaml")
-	if err := os.WriteFile(regFile, []byte(regText), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	reg, regFile := privateRegistry(t, name)
 	cfg := config.Default()
 	cfg.AMQPURL = secretAMQP
 	cfg.RedisURL = "redis://:" + secrets["redis"] + "@" + redisAddr + "/0"
