@@ -332,22 +332,22 @@ var outcomeSlot = func() map[string]int {
 	return m
 }()
 
-func (p *pipeline) inFlight() prometheus.Gauge {
-	if g := p.kept.inFlight.Load(); g != nil {
-		return *g
+// keep returns the child slot holds, looking it up the first time.
+func keep[T any](slot *atomic.Pointer[T], lookUp func() T) T {
+	if c := slot.Load(); c != nil {
+		return *c
 	}
-	g := p.m.InFlight.WithLabelValues(p.consumer)
-	p.kept.inFlight.Store(&g)
-	return g
+	c := lookUp()
+	slot.Store(&c)
+	return c
+}
+
+func (p *pipeline) inFlight() prometheus.Gauge {
+	return keep(&p.kept.inFlight, func() prometheus.Gauge { return p.m.InFlight.WithLabelValues(p.consumer) })
 }
 
 func (p *pipeline) handlerDuration() prometheus.Observer {
-	if o := p.kept.duration.Load(); o != nil {
-		return *o
-	}
-	o := p.m.HandlerDuration.WithLabelValues(p.consumer)
-	p.kept.duration.Store(&o)
-	return o
+	return keep(&p.kept.duration, func() prometheus.Observer { return p.m.HandlerDuration.WithLabelValues(p.consumer) })
 }
 
 // countOutcome counts one delivery of the consumer with outcome.
@@ -357,11 +357,5 @@ func (p *pipeline) countOutcome(outcome string) {
 		p.m.Outcomes.WithLabelValues(p.consumer, outcome).Inc()
 		return
 	}
-	c := p.kept.outcomes[i].Load()
-	if c == nil {
-		v := p.m.Outcomes.WithLabelValues(p.consumer, outcome)
-		c = &v
-		p.kept.outcomes[i].Store(c)
-	}
-	(*c).Inc()
+	keep(&p.kept.outcomes[i], func() prometheus.Counter { return p.m.Outcomes.WithLabelValues(p.consumer, outcome) }).Inc()
 }
