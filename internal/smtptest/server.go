@@ -102,7 +102,6 @@ type Server struct {
 	conns       []net.Conn
 	fail        map[string]*failure // by stage
 	ln          net.Listener        // the listener served now; nil while stopped
-	stopped     bool
 }
 
 // Start listens on 127.0.0.1 and a free port and serves until the test ends. It fails the test
@@ -159,7 +158,6 @@ func Serve(t testing.TB, ln net.Listener, opts Options) *Server {
 func (s *Server) serve(ln net.Listener) {
 	s.mu.Lock()
 	s.ln = ln
-	s.stopped = false
 	s.mu.Unlock()
 	var served net.Listener = &countingListener{Listener: ln, s: s}
 	if s.tlsLn != nil {
@@ -181,7 +179,6 @@ func (s *Server) Stop() {
 	s.mu.Lock()
 	ln := s.ln
 	s.ln = nil
-	s.stopped = true
 	s.mu.Unlock()
 	if ln != nil {
 		_ = ln.Close()
@@ -320,7 +317,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 			return c, err
 		}
 		l.s.mu.Lock()
-		if l.s.stopped {
+		if l.s.ln == nil {
 			// Accepted just before Stop closed the listener: a stopped server talks to nobody.
 			l.s.mu.Unlock()
 			_ = c.Close()
@@ -401,7 +398,7 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	ss.s.mu.Lock()
-	if ss.s.stopped {
+	if ss.s.ln == nil {
 		ss.s.mu.Unlock()
 		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service not available"}
 	}
