@@ -41,11 +41,16 @@ var (
 // for this test.
 func Certificates(t testing.TB) PKI {
 	t.Helper()
+	return writePKI(t, t.TempDir())
+}
+
+// writePKI writes the test PKI's files into dir as ca.pem, server.pem and server.key.
+func writePKI(t testing.TB, dir string) PKI {
+	t.Helper()
 	pkiOnce.Do(func() { pkiData, pkiErr = generatePKI() })
 	if pkiErr != nil {
 		t.Fatalf("testenv: generating the test PKI: %v", pkiErr)
 	}
-	dir := t.TempDir()
 	p := PKI{CAFile: filepath.Join(dir, "ca.pem"), CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key"), Leaf: pkiData.leaf}
 	for path, data := range map[string][]byte{p.CAFile: pkiData.ca, p.CertFile: pkiData.cert, p.KeyFile: pkiData.key} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {

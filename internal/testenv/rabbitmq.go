@@ -60,7 +60,7 @@ func StartRabbitNode(t testing.TB) *RabbitNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pki := Certificates(t)
+	pki := writePKI(t, dir) // the files the node's configuration below names
 	n := &RabbitNode{
 		Name:   fmt.Sprintf("ewtest-%d-%s@localhost", os.Getpid(), filepath.Base(dir)[len("ewrabbit-"):]),
 		CAFile: pki.CAFile,
@@ -71,16 +71,6 @@ func StartRabbitNode(t testing.TB) *RabbitNode {
 	n.URL = fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port)
 	n.TLSURL = fmt.Sprintf("amqps://guest:guest@localhost:%d/", tlsPort)
 
-	files := map[string]string{"ca.pem": pki.CAFile, "server.pem": pki.CertFile, "server.key": pki.KeyFile}
-	for name, src := range files {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	conf := fmt.Sprintf(`listeners.tcp.default = 127.0.0.1:%d
 listeners.ssl.default = 127.0.0.1:%d
 ssl_options.cacertfile = %[3]s/ca.pem
