@@ -4,11 +4,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"os"
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/eventworker/eventworker/internal/certpool"
 	"github.com/eventworker/eventworker/internal/testenv"
 )
 
@@ -17,12 +17,10 @@ import (
 func TestRabbitNodeRestartKeepsDurableQueues(t *testing.T) {
 	n := testenv.StartRabbitNode(t)
 
-	pem, err := os.ReadFile(n.CAFile)
+	roots, err := certpool.Load(n.CAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
 	conn, err := amqp.DialTLS(n.TLSURL, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
 	if err != nil {
 		t.Fatalf("amqps with the test CA: %v", err)
