@@ -23,12 +23,7 @@ func tlsRedis(t *testing.T) (addr string, pki testenv.PKI) {
 		testenv.Unavailable(t, "redis-server binary: %v", err)
 	}
 	pki = testenv.Certificates(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testenv.FreePort(t)
 	cmd := exec.Command(bin, "--port", "0", "--tls-port", fmt.Sprint(port), "--bind", "127.0.0.1",
 		"--tls-cert-file", pki.CertFile, "--tls-key-file", pki.KeyFile, "--tls-ca-cert-file", pki.CAFile,
 		"--tls-auth-clients", "no", "--save", "", "--appendonly", "no")
