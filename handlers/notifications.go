@@ -110,13 +110,14 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 		return err
 	}
 	if err := n.mail.Send(ctx, msg); err != nil {
-		if mailer.IsPermanent(err) {
-			return Permanent(fmt.Errorf("send %s email: %w", out.template, err))
+		err = fmt.Errorf("send %s email: %w", out.template, err)
+		switch {
+		case mailer.IsPermanent(err):
+			return Permanent(err)
+		case mailer.IsUnavailable(err):
+			return Unavailable(err)
 		}
-		if mailer.IsUnavailable(err) {
-			return Unavailable(fmt.Errorf("send %s email: %w", out.template, err))
-		}
-		return fmt.Errorf("send %s email: %w", out.template, err)
+		return err
 	}
 	n.log.InfoContext(ctx, "email sent", "event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID,
 		"consumer", ConsumerNotifications, "template", out.template, "message_id", msg.MessageID)
