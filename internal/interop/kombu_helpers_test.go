@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -57,7 +56,7 @@ func nonEmptyLines(s string) []string {
 type script struct {
 	name   string
 	lines  chan string
-	stderr *syncBuffer
+	stderr *testenv.SyncBuffer
 	// exited is closed when the script has ended; err is then its exit error.
 	exited chan struct{}
 	err    error
@@ -68,7 +67,7 @@ func startScript(t *testing.T, name string, args ...string) *script {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	cmd := exec.CommandContext(ctx, testenv.KombuPython(t), append([]string{filepath.Join("testdata", name)}, args...)...)
-	s := &script{name: name, lines: make(chan string, 64), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	s := &script{name: name, lines: make(chan string, 64), stderr: &testenv.SyncBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -120,24 +119,6 @@ func (s *script) wait(t *testing.T) {
 	if s.err != nil {
 		t.Fatalf("%s: %v; stderr:\n%s", s.name, s.err, s.stderr)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // withChannel runs f on a channel of a connection of its own.
