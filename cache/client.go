@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -40,14 +41,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case p.failover != nil:
-		return redis.NewFailoverClient(p.failover), nil
-	case p.cluster != nil:
-		return redis.NewClusterClient(p.cluster), nil
-	default:
-		return redis.NewClient(p.simple), nil
-	}
+	return p.client(), nil
 }
 
 // parsedURL holds the options of exactly one kind of client.
@@ -55,6 +49,30 @@ type parsedURL struct {
 	simple   *redis.Options
 	failover *redis.FailoverOptions
 	cluster  *redis.ClusterOptions
+}
+
+// client builds the client the options are for.
+func (p parsedURL) client() redis.UniversalClient {
+	switch {
+	case p.failover != nil:
+		return redis.NewFailoverClient(p.failover)
+	case p.cluster != nil:
+		return redis.NewClusterClient(p.cluster)
+	default:
+		return redis.NewClient(p.simple)
+	}
+}
+
+// tlsConfig is the options' TLS configuration, nil for a URL without TLS.
+func (p parsedURL) tlsConfig() *tls.Config {
+	switch {
+	case p.failover != nil:
+		return p.failover.TLSConfig
+	case p.cluster != nil:
+		return p.cluster.TLSConfig
+	default:
+		return p.simple.TLSConfig
+	}
 }
 
 func parseURL(rawURL string) (parsedURL, error) {

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 
@@ -28,28 +27,10 @@ func NewClientWithCA(rawURL, caFile string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCAFile, err)
 	}
-	withRoots := func(c *tls.Config) error {
-		if c == nil {
-			return fmt.Errorf("%w: a CA file is set but redis URL %s does not use TLS: use rediss://", ErrInvalidCAFile, redactURL(rawURL))
-		}
-		c.RootCAs = roots
-		return nil
+	conf := p.tlsConfig()
+	if conf == nil {
+		return nil, fmt.Errorf("%w: a CA file is set but redis URL %s does not use TLS: use rediss://", ErrInvalidCAFile, redactURL(rawURL))
 	}
-	switch {
-	case p.failover != nil:
-		if err := withRoots(p.failover.TLSConfig); err != nil {
-			return nil, err
-		}
-		return redis.NewFailoverClient(p.failover), nil
-	case p.cluster != nil:
-		if err := withRoots(p.cluster.TLSConfig); err != nil {
-			return nil, err
-		}
-		return redis.NewClusterClient(p.cluster), nil
-	default:
-		if err := withRoots(p.simple.TLSConfig); err != nil {
-			return nil, err
-		}
-		return redis.NewClient(p.simple), nil
-	}
+	conf.RootCAs = roots
+	return p.client(), nil
 }
