@@ -22,12 +22,7 @@ func deleteQueues(t *testing.T, url, prefix string, consumers []string, cfg *con
 		return
 	}
 	for _, c := range consumers {
-		n := broker.Names{Prefix: prefix, Consumer: c}
-		qs := []string{n.Work(), n.DeadLetter()}
-		for _, d := range cfg.RetryDelays {
-			qs = append(qs, n.Retry(d))
-		}
-		for _, q := range qs {
+		for _, q := range (broker.Names{Prefix: prefix, Consumer: c}).Queues(cfg.RetryDelays) {
 			_, _ = ch.QueueDelete(q, false, false, false)
 		}
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -253,18 +254,6 @@ func runChild(ctx context.Context, spec childSpec, events int, label string, dur
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-// topology is the worker's topology for cfg, as worker.New builds it.
-func topology(cfg *config.Config, reg *registry.Registry) *broker.Topology {
-	b := map[string][]string{}
-	for _, c := range reg.Consumers() {
-		b[c] = reg.EventsOf(c)
-	}
-	return &broker.Topology{
-		Exchange: reg.Exchange(), Prefix: cfg.QueuePrefix, QueueType: cfg.QueueType,
-		DeliveryLimit: cfg.DeliveryLimit, RetryDelays: cfg.RetryDelays, Bindings: b,
-	}
-}
-
 // declare declares the worker's topology, as the worker would, and with bare the bare
 // consumer's copies of the work queues, bound alike.
 func declare(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, bare bool) error {
@@ -273,7 +262,7 @@ func declare(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, 
 		return err
 	}
 	defer ch.Close()
-	top := topology(cfg, reg)
+	top := worker.Topology(cfg, reg)
 	for _, c := range reg.Consumers() {
 		if err := top.Declare(ch, c); err != nil {
 			return err
@@ -421,12 +410,8 @@ func pace(ctx context.Context, pub *publisher.Publisher, wl *workload, n int, ra
 func cleanup(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, progress func(string, ...any)) {
 	if ch, err := conn.Channel(); err == nil {
 		for _, c := range reg.Consumers() {
-			n := broker.Names{Prefix: cfg.QueuePrefix, Consumer: c}
-			qs := []string{n.Work(), n.DeadLetter(), baselineQueue(cfg.QueuePrefix, c)}
-			for _, d := range cfg.RetryDelays {
-				qs = append(qs, n.Retry(d))
-			}
-			for _, q := range qs {
+			qs := broker.Names{Prefix: cfg.QueuePrefix, Consumer: c}.Queues(cfg.RetryDelays)
+			for _, q := range append(qs, baselineQueue(cfg.QueuePrefix, c)) {
 				_, _ = ch.QueueDelete(q, false, false, false)
 			}
 		}

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,10 @@ func TestNames(t *testing.T) {
 	n := Names{Prefix: "eventworker", Consumer: "cache"}
 	if n.Work() != "eventworker.cache" || n.DeadLetter() != "eventworker.cache.dlq" || n.Retry(90*time.Second) != "eventworker.cache.retry.1m30s" {
 		t.Errorf("names: %s %s %s", n.Work(), n.DeadLetter(), n.Retry(90*time.Second))
+	}
+	got := strings.Join(n.Queues([]time.Duration{time.Second, time.Minute}), " ")
+	if want := "eventworker.cache eventworker.cache.dlq eventworker.cache.retry.1s eventworker.cache.retry.1m0s"; got != want {
+		t.Errorf("Queues = %s, want %s", got, want)
 	}
 }
 

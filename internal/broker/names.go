@@ -18,3 +18,12 @@ func (n Names) Retry(delay time.Duration) string { return n.Work() + ".retry." +
 
 // DeadLetter is the consumer's dead-letter queue: <prefix>.<consumer>.dlq.
 func (n Names) DeadLetter() string { return n.Work() + ".dlq" }
+
+// Queues is every queue of the consumer with these retry delays: work, dead-letter, retries.
+func (n Names) Queues(retryDelays []time.Duration) []string {
+	qs := []string{n.Work(), n.DeadLetter()}
+	for _, d := range retryDelays {
+		qs = append(qs, n.Retry(d))
+	}
+	return qs
+}

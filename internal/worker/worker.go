@@ -82,26 +82,29 @@ func New(d Deps) (*Worker, error) {
 			problems = append(problems, fmt.Sprintf("handler %q has no consumer entry in registry.yaml", c))
 		}
 	}
-	bindings := map[string][]string{}
 	for _, c := range d.Registry.Consumers() {
 		if _, ok := byName[c]; !ok {
 			problems = append(problems, fmt.Sprintf("registry.yaml names consumer %q, which has no handler", c))
 		}
-		bindings[c] = d.Registry.EventsOf(c)
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return nil, fmt.Errorf("%w: %s", ErrHandlerMismatch, strings.Join(problems, "; "))
 	}
-	cfg := d.Config
-	return &Worker{
-		d: d,
-		topology: &broker.Topology{
-			Exchange: d.Registry.Exchange(), Prefix: cfg.QueuePrefix, QueueType: cfg.QueueType,
-			DeliveryLimit: cfg.DeliveryLimit, RetryDelays: cfg.RetryDelays, Bindings: bindings,
-		},
-		gate: newGate(),
-	}, nil
+	return &Worker{d: d, topology: Topology(d.Config, d.Registry), gate: newGate()}, nil
+}
+
+// Topology is the broker topology the worker declares for cfg and reg: per consumer its work,
+// retry and dead-letter queues, the work queue bound to the consumer's event types.
+func Topology(cfg *config.Config, reg *registry.Registry) *broker.Topology {
+	bindings := map[string][]string{}
+	for _, c := range reg.Consumers() {
+		bindings[c] = reg.EventsOf(c)
+	}
+	return &broker.Topology{
+		Exchange: reg.Exchange(), Prefix: cfg.QueuePrefix, QueueType: cfg.QueueType,
+		DeliveryLimit: cfg.DeliveryLimit, RetryDelays: cfg.RetryDelays, Bindings: bindings,
+	}
 }
 
 // NewLocal is New for a worker whose messages travel over t, in this process, instead of
