@@ -33,6 +33,9 @@ func New(rdb redis.UniversalClient, prefix string, doneTTL, leaseTTL time.Durati
 	return &Store{rdb: rdb, prefix: prefix, doneTTL: doneTTL, leaseTTL: leaseTTL}
 }
 
+// releaseAfterErrorTimeout bounds the release Begin tries after an error.
+const releaseAfterErrorTimeout = 2 * time.Second
+
 // Begin looks up the record of eventID for consumer and, unless it is done or leased elsewhere,
 // takes a lease on it, in one atomic round trip. The Lease is non-nil only with StateAcquired.
 // A Redis error comes back with StateUnknown: the caller must not acknowledge the event.
@@ -47,6 +50,12 @@ func (s *Store) Begin(ctx context.Context, consumer, eventID string) (State, *Le
 	}
 	res, err := beginScript.Run(ctx, s.rdb, []string{key}, token, s.leaseTTL.Milliseconds(), doneValue).Int()
 	if err != nil {
+		// The script may have run and taken the lease with the reply lost (a timeout under
+		// load): give the lease back by its token, or the event's next delivery would find it
+		// held until the lease TTL ran out. Best effort: with Redis gone, the lease expires.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseAfterErrorTimeout)
+		_ = releaseScript.Run(rctx, s.rdb, []string{key}, token).Err()
+		cancel()
 		return StateUnknown, nil, fmt.Errorf("begin %s: %w", key, err)
 	}
 	switch res {
