@@ -79,7 +79,7 @@ func startE2E(t *testing.T) *e2e {
 	e.cancel, e.done = cancel, make(chan error, 1)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	go func() {
-		e.done <- RunWith(ctx, cfg, log, func(d handlers.Deps) []handlers.Handler { return withStubs(reg, handlers.All(d)) })
+		e.done <- Run(ctx, cfg, log, WithHandlers(func(d handlers.Deps) []handlers.Handler { return withStubs(reg, handlers.All(d)) }))
 	}()
 	t.Cleanup(func() {
 		e.stop()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
@@ -24,14 +26,31 @@ import (
 	"github.com/eventworker/eventworker/registry"
 )
 
-// Run starts the worker with cfg and the handlers of handlers.All, and blocks until ctx ends
-// (SIGTERM or SIGINT) and the worker has shut down gracefully.
-func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	return RunWith(ctx, cfg, log, handlers.All)
+// Option changes a part of what Run builds.
+type Option func(*options)
+
+type options struct {
+	build func(handlers.Deps) []handlers.Handler
+	rdb   redis.UniversalClient
 }
 
-// RunWith is Run with the handlers that build returns, for tests.
-func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build func(handlers.Deps) []handlers.Handler) error {
+// WithHandlers runs the handlers build returns instead of handlers.All's.
+func WithHandlers(build func(handlers.Deps) []handlers.Handler) Option {
+	return func(o *options) { o.build = build }
+}
+
+// WithRedis uses rdb instead of a client for cfg.RedisURL; the caller keeps it and closes it.
+func WithRedis(rdb redis.UniversalClient) Option {
+	return func(o *options) { o.rdb = rdb }
+}
+
+// Run starts the worker with cfg and the handlers of handlers.All, and blocks until ctx ends
+// (SIGTERM or SIGINT) and the worker has shut down gracefully.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) error {
+	o := options{build: handlers.All}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	reg, err := LoadRegistry(cfg.RegistryFile)
 	if err != nil {
 		return err
@@ -40,11 +59,13 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 		return fmt.Errorf("registry does not pass lint: %w", errors.Join(problems...))
 	}
 
-	rdb, err := cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile)
-	if err != nil {
-		return fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err)
+	rdb := o.rdb
+	if rdb == nil {
+		if rdb, err = cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile); err != nil {
+			return fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err)
+		}
+		defer rdb.Close()
 	}
-	defer rdb.Close()
 
 	promReg := metrics.NewRegistry()
 	m := metrics.New(promReg)
@@ -61,7 +82,7 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, build fu
 		return err
 	}
 	defer closeDeps()
-	hs := build(deps)
+	hs := o.build(deps)
 
 	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second, amqpTLS)
 	defer confirmer.Close()

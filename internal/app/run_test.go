@@ -110,7 +110,7 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- RunWith(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), func(handlers.Deps) []handlers.Handler { return hs })
+		done <- Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithHandlers(func(handlers.Deps) []handlers.Handler { return hs }))
 	}()
 	t.Cleanup(func() { deleteQueues(t, amqpURL, name, reg.Consumers(), cfg) })
 

@@ -63,7 +63,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- RunWith(ctx, cfg, log, func(d handlers.Deps) []handlers.Handler { return withStubs(reg, handlers.All(d)) })
+		done <- Run(ctx, cfg, log, WithHandlers(func(d handlers.Deps) []handlers.Handler { return withStubs(reg, handlers.All(d)) }))
 	}()
 	t.Cleanup(func() { deleteQueues(t, amqpURL, name, reg.Consumers(), cfg) })
 	base := "http://" + cfg.HTTPAddr

@@ -17,7 +17,6 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventworker/eventworker/config"
-	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/testenv"
 	"github.com/eventworker/eventworker/publisher"
@@ -89,7 +88,7 @@ func TestWorkerOverAMQPS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- RunWith(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), handlers.All)
+		done <- Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	}()
 	defer func() {
 		cancel()

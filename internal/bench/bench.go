@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,11 @@ type Options struct {
 	Rate     float64
 	Duration time.Duration
 	Baseline bool
+	// Minimal also drains the cache consumer's queue with the minimal consumer (drain).
+	Minimal bool
+	// Consumers, when not empty in drain mode, fills only these consumers' queues: the worker
+	// still runs every handler, the others' queues stay empty.
+	Consumers []string
 	// Emails, when positive, also sends that many emails to a local SMTP sink.
 	Emails int
 	// Keys, when positive in drain mode, drains a second time after loading that many unrelated
@@ -92,6 +98,15 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	filled := reg.Consumers()
+	if len(o.Consumers) > 0 && o.Mode == ModeDrain {
+		for _, c := range o.Consumers {
+			if _, err := reg.ConsumerDescription(c); err != nil {
+				return nil, fmt.Errorf("--consumers: %w", err)
+			}
+		}
+		filled = o.Consumers
+	}
 	sink, err := startSink()
 	if err != nil {
 		return nil, err
@@ -114,7 +129,12 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Mode: o.Mode, Mix: o.Mix, Machine: machine()}
+	rep := &Report{Mode: o.Mode, Mix: o.Mix, Machine: machine(), Consumers: filled}
+	rdb, err := cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile)
+	if err != nil {
+		return nil, err
+	}
+	defer rdb.Close()
 
 	conn, err := amqp.Dial(cfg.AMQPURL)
 	if err != nil {
@@ -122,7 +142,8 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer conn.Close()
 	defer cleanup(conn, cfg, reg, progress)
-	if err := declare(conn, cfg, reg, o.Baseline && o.Mode == ModeDrain); err != nil {
+	copies := declareCopies{bare: o.Baseline && o.Mode == ModeDrain, minimal: o.Minimal && o.Mode == ModeDrain}
+	if err := declare(conn, cfg, reg, filled, copies); err != nil {
 		return nil, err
 	}
 	pub, err := publisher.New(ctx, publisher.Config{URL: cfg.AMQPURL, Registry: reg, Producer: "eventworker-bench", Channels: 16})
@@ -132,6 +153,15 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 	defer pub.Close()
 
 	spec := childSpec{Name: name, RegistryFile: regFile, RedisURL: cfg.RedisURL, MailURL: sink.URL(), CPUProfile: o.CPUProfile}
+	expected := func(n int) map[string]int {
+		out := map[string]int{}
+		for _, c := range filled {
+			if k := wl.expected(n)[c]; k > 0 {
+				out[c] = k
+			}
+		}
+		return out
+	}
 	switch o.Mode {
 	case ModeDrain:
 		progress("%s: preloading %d %s events on exchange %s", name, o.Events, o.Mix, name)
@@ -140,21 +170,31 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		progress("preloaded in %s; draining with the worker (child process)", time.Since(start).Round(time.Millisecond))
-		spec.Kind, spec.Expected, spec.Timeout = kindWorker, wl.expected(o.Events), 10*time.Minute
-		rep.Worker, err = runChild(ctx, spec, o.Events, "worker", nil)
+		spec.Kind, spec.Expected, spec.Timeout = kindWorker, expected(o.Events), 10*time.Minute
+		rep.Worker, err = runChild(ctx, rdb, spec, o.Events, "worker", nil)
 		if err != nil {
 			return nil, err
 		}
 		if o.Baseline {
 			progress("draining the same workload with the bare amqp091-go consumer (child process)")
 			spec.Kind, spec.CPUProfile = kindBaseline, suffixed(o.CPUProfile, ".bare")
-			rep.Baseline, err = runChild(ctx, spec, o.Events, "bare consumer", nil)
+			rep.Baseline, err = runChild(ctx, rdb, spec, o.Events, "bare consumer", nil)
 			if err != nil {
 				return nil, err
 			}
-			if err := purgeBare(conn, cfg, reg); err != nil {
+		}
+		if o.Minimal {
+			progress("draining the cache queue's copy with the minimal consumer (child process)")
+			spec.Kind, spec.CPUProfile = kindMinimal, suffixed(o.CPUProfile, ".minimal")
+			spec.Expected = map[string]int{minimalConsumer: wl.expected(o.Events)[minimalConsumer]}
+			rep.Minimal, err = runChild(ctx, rdb, spec, o.Events, "minimal consumer", nil)
+			if err != nil {
 				return nil, err
 			}
+			spec.Expected = expected(o.Events)
+		}
+		if err := deleteCopies(conn, cfg, reg); err != nil {
+			return nil, err
 		}
 		if o.Keys > 0 {
 			progress("loading %d unrelated keys into Redis (%s)", o.Keys, cfg.RedisURL)
@@ -162,12 +202,16 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 			if err := loadKeys(ctx, cfg, o.Keys); err != nil {
 				return nil, err
 			}
+			// The worker bound every consumer's queue when it started: unfilled ones go again.
+			if err := deleteUnfilled(conn, cfg, reg, filled); err != nil {
+				return nil, err
+			}
 			progress("loaded in %s; preloading %d more events and draining again", time.Since(start).Round(time.Millisecond), o.Events)
 			if err := preload(ctx, pub, wl, o.Events, o.Events); err != nil {
 				return nil, err
 			}
 			spec.Kind, spec.CPUProfile = kindWorker, suffixed(o.CPUProfile, ".keys")
-			rep.WorkerKeys, err = runChild(ctx, spec, o.Events, fmt.Sprintf("worker, %d keys", o.Keys), nil)
+			rep.WorkerKeys, err = runChild(ctx, rdb, spec, o.Events, fmt.Sprintf("worker, %d keys", o.Keys), nil)
 			if err != nil {
 				return nil, err
 			}
@@ -178,7 +222,7 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 		spec.Kind, spec.Expected, spec.Timeout = kindWorker, wl.expected(n), o.Duration+30*time.Second
 		var published atomic.Int64
 		var pubSeconds float64
-		rep.Worker, err = runChild(ctx, spec, n, "worker", func() error {
+		rep.Worker, err = runChild(ctx, rdb, spec, n, "worker", func() error {
 			if err := waitConsumers(ctx, conn, cfg, reg); err != nil {
 				return err
 			}
@@ -204,8 +248,13 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 }
 
 // runChild runs this executable as a bench child with spec, calls during (if any) while it
-// runs, and returns the child's figures with its CPU time and peak RSS.
-func runChild(ctx context.Context, spec childSpec, events int, label string, during func() error) (*Run, error) {
+// runs, and returns the child's figures with its CPU time, peak RSS and what it asked of Redis
+// (rdb's INFO commandstats before and after, besides the child's own count).
+func runChild(ctx context.Context, rdb redis.UniversalClient, spec childSpec, events int, label string, during func() error) (*Run, error) {
+	before, err := readCommandStats(ctx, rdb)
+	if err != nil {
+		return nil, fmt.Errorf("redis INFO commandstats: %w", err)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -231,6 +280,10 @@ func runChild(ctx context.Context, spec childSpec, events int, label string, dur
 	if err := cmd.Wait(); err != nil {
 		return nil, fmt.Errorf("%s child: %w", label, err)
 	}
+	after, err := readCommandStats(ctx, rdb)
+	if err != nil {
+		return nil, fmt.Errorf("redis INFO commandstats: %w", err)
+	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	var res childResult
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
@@ -243,39 +296,58 @@ func runChild(ctx context.Context, spec childSpec, events int, label string, dur
 	run := &Run{
 		Name: label, Consumers: res.Consumers, Events: events, Handled: res.Handled, Expected: expected,
 		Errors: res.Errors, Seconds: res.Seconds, EventsPerSecond: Ratio(float64(events), res.Seconds),
-		Lag: res.Lag, TimedOut: res.TimedOut,
+		Lag: res.Lag, TimedOut: res.TimedOut, CallsPerSecond: Ratio(float64(res.Handled), res.Seconds),
+		Redis: newRedisUse(res.RedisCommands, res.RedisRoundTrips, after.since(before), res.Handled),
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		run.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
 		run.PeakRSSMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
+		run.CPUMicrosPerCall = 1e6 * Ratio(run.CPUSeconds, float64(res.Handled))
 	}
 	return run, nil
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-// declare declares the worker's topology, as the worker would, and with bare the bare
-// consumer's copies of the work queues, bound alike.
-func declare(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, bare bool) error {
+// declareCopies says which copies of the work queues a drain fills besides the worker's.
+type declareCopies struct {
+	bare    bool // the bare consumer's, of every filled queue
+	minimal bool // the minimal consumer's, of the cache queue if it is filled
+}
+
+// declare declares the topology of the consumers whose queues the run fills, as the worker
+// would, and the copies of their work queues, of the same type and bound alike. The other
+// consumers' queues are declared by the worker when it starts, after the preload, so they
+// stay empty.
+func declare(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, filled []string, copies declareCopies) error {
 	ch, err := conn.Channel()
 	if err != nil {
 		return err
 	}
 	defer ch.Close()
 	top := worker.Topology(cfg, reg)
-	for _, c := range reg.Consumers() {
-		if err := top.Declare(ch, c); err != nil {
-			return err
-		}
-		if !bare {
-			continue
-		}
-		q := baselineQueue(cfg.QueuePrefix, c)
+	declareCopy := func(q, c string) error {
 		if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": cfg.QueueType}); err != nil {
 			return err
 		}
 		for _, key := range top.Bindings[c] {
 			if err := ch.QueueBind(q, key, reg.Exchange(), false, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, c := range filled {
+		if err := top.Declare(ch, c); err != nil {
+			return err
+		}
+		if copies.bare {
+			if err := declareCopy(baselineQueue(cfg.QueuePrefix, c), c); err != nil {
+				return err
+			}
+		}
+		if copies.minimal && c == minimalConsumer {
+			if err := declareCopy(minimalQueue(cfg.QueuePrefix, c), c); err != nil {
 				return err
 			}
 		}
@@ -411,7 +483,7 @@ func cleanup(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, 
 	if ch, err := conn.Channel(); err == nil {
 		for _, c := range reg.Consumers() {
 			qs := broker.Names{Prefix: cfg.QueuePrefix, Consumer: c}.Queues(cfg.RetryDelays)
-			for _, q := range append(qs, baselineQueue(cfg.QueuePrefix, c)) {
+			for _, q := range append(qs, baselineQueue(cfg.QueuePrefix, c), minimalQueue(cfg.QueuePrefix, c)) {
 				_, _ = ch.QueueDelete(q, false, false, false)
 			}
 		}
@@ -495,15 +567,36 @@ func LoadKeys(ctx context.Context, rdb redis.Cmdable, prefix string, n int) erro
 	return nil
 }
 
-// purgeBare empties the bare consumer's queues, which later preloads would fill again.
-func purgeBare(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry) error {
+// deleteCopies deletes the bare and minimal consumers' queues, which later preloads would fill
+// again.
+func deleteCopies(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry) error {
 	ch, err := conn.Channel()
 	if err != nil {
 		return err
 	}
 	defer ch.Close()
 	for _, c := range reg.Consumers() {
-		if _, err := ch.QueueDelete(baselineQueue(cfg.QueuePrefix, c), false, false, false); err != nil {
+		for _, q := range []string{baselineQueue(cfg.QueuePrefix, c), minimalQueue(cfg.QueuePrefix, c)} {
+			if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteUnfilled deletes the work queues of the consumers that are not filled.
+func deleteUnfilled(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, filled []string) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	for _, c := range reg.Consumers() {
+		if slices.Contains(filled, c) {
+			continue
+		}
+		if _, err := ch.QueueDelete(broker.Names{Prefix: cfg.QueuePrefix, Consumer: c}.Work(), false, false, false); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
@@ -32,6 +33,7 @@ const ChildEnv = "EVENTWORKER_BENCH_CHILD"
 const (
 	kindWorker   = "worker"
 	kindBaseline = "baseline"
+	kindMinimal  = "minimal"
 )
 
 // childSpec tells the child what to run.
@@ -54,6 +56,9 @@ type childResult struct {
 	Seconds   float64                `json:"seconds"`
 	Lag       Percentiles            `json:"lag"`
 	TimedOut  bool                   `json:"timed_out"`
+	// RedisCommands and RedisRoundTrips are what the process's Redis client sent.
+	RedisCommands   int64 `json:"redis_commands"`
+	RedisRoundTrips int64 `json:"redis_round_trips"`
 }
 
 // Child runs the measured part of a benchmark (the worker, or the bare consumer) in this
@@ -69,8 +74,11 @@ func Child(ctx context.Context, spec string, getenv func(string) string, stdout,
 		return err
 	}
 	cfg.RedisURL = s.RedisURL
-	if s.Kind == kindBaseline {
+	switch s.Kind {
+	case kindBaseline:
 		cfg.CachePrefix = s.Name + ":base:"
+	case kindMinimal:
+		cfg.CachePrefix = s.Name + ":min:"
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if s.CPUProfile != "" {
@@ -84,19 +92,30 @@ func Child(ctx context.Context, spec string, getenv func(string) string, stdout,
 		}
 		defer pprof.StopCPUProfile()
 	}
+	rdb, err := cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	counts := &countHook{}
+	rdb.AddHook(counts)
 	rec := newRecorder(s.Expected)
 	switch s.Kind {
 	case kindWorker:
-		err = runWorker(ctx, cfg, log, rec, s.Timeout)
+		err = runWorker(ctx, cfg, log, rdb, rec, s.Timeout)
 	case kindBaseline:
-		err = runBaseline(ctx, cfg, log, rec, s.Timeout)
+		err = runBaseline(ctx, cfg, log, rdb, rec, s.Timeout)
+	case kindMinimal:
+		err = runMinimal(ctx, cfg, rdb, rec, s.Timeout)
 	default:
 		err = fmt.Errorf("unknown child kind %q", s.Kind)
 	}
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(stdout).Encode(rec.result())
+	res := rec.result()
+	res.RedisCommands, res.RedisRoundTrips = counts.commands.Load(), counts.roundTrips.Load()
+	return json.NewEncoder(stdout).Encode(res)
 }
 
 // benchConfig is the worker's configuration from the environment, on the bench's private
@@ -207,16 +226,16 @@ func (r *recorder) result() childResult {
 
 // final reports whether the pipeline is done with an event after its handler returned err.
 func final(err error) bool {
-	return err == nil || errors.Is(err, handlers.ErrSuppressed) || handlers.IsPermanent(err)
+	return err == nil || errors.Is(err, handlers.ErrSuppressed) || errors.Is(err, handlers.ErrDuplicate) || handlers.IsPermanent(err)
 }
 
-// runWorker runs the worker as `eventworker run` does (app.RunWith with handlers.All), each
+// runWorker runs the worker as `eventworker run` does (app.Run with handlers.All) on rdb, each
 // handler wrapped to record its lag, until every expected call happened or timeout passed.
-func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rec *recorder, timeout time.Duration) error {
+func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient, rec *recorder, timeout time.Duration) error {
 	build := func(d handlers.Deps) []handlers.Handler {
 		hs := handlers.All(d)
 		for i, h := range hs {
-			hs[i] = handlers.Func{Name: h.Consumer(), Fn: func(ctx context.Context, ev *registry.Event) error {
+			hs[i] = handlers.Func{Name: h.Consumer(), InEffect: handlers.RecordsInEffect(h), Fn: func(ctx context.Context, ev *registry.Event) error {
 				start := time.Now()
 				err := h.Handle(ctx, ev)
 				rec.record(h.Consumer(), start, ev, final(err))
@@ -228,7 +247,7 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rec *r
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
-	go func() { errc <- app.RunWith(ctx, cfg, log, build) }()
+	go func() { errc <- app.Run(ctx, cfg, log, app.WithHandlers(build), app.WithRedis(rdb)) }()
 	select {
 	case <-rec.done:
 	case <-time.After(timeout):
@@ -241,14 +260,10 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rec *r
 
 // runBaseline drains the bare queues with amqp091-go: per consumer as many channels as the
 // worker's concurrency, each with the worker's prefetch and one goroutine, doing what the
-// worker's pipeline does in Redis (idempotency lease, the handler's effect, done marker) and
+// worker's pipeline does in Redis (for handlers that record their events in their effects, the
+// effect alone; for the others, idempotency lease, the handler's effect, done marker) and
 // acknowledging each message. No schema validation, metrics, logs or timeouts.
-func runBaseline(ctx context.Context, cfg *config.Config, log *slog.Logger, rec *recorder, timeout time.Duration) error {
-	rdb, err := cache.NewClient(cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
+func runBaseline(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient, rec *recorder, timeout time.Duration) error {
 	deps, closeDeps, err := app.HandlerDeps(ctx, cfg, log, rdb, prometheus.NewRegistry(), nopPublisher{})
 	if err != nil {
 		return err
@@ -334,6 +349,12 @@ func handleBare(ctx context.Context, dedupe *idempotency.Store, h handlers.Handl
 	var err error
 	if ev.Payload, err = dec(ev.Data); err != nil {
 		return err
+	}
+	if handlers.RecordsInEffect(h) {
+		// The effect records the event itself, as in the worker: no lease, no done marker.
+		herr := h.Handle(ctx, ev)
+		rec.record(h.Consumer(), start, ev, final(herr))
+		return d.Ack(false)
 	}
 	state, lease, err := dedupe.Begin(ctx, h.Consumer(), ev.ID)
 	if err != nil {

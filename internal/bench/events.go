@@ -16,6 +16,9 @@ const (
 	// order.created, 2 order.confirmed, 1 order.cancelled, 2 user.registered, 2 user.updated.
 	// Every consumer but tenants gets work; 9 in 20 events send an email.
 	MixMixed = "mixed"
+	// MixOrders is order.created only: an email per event through the notifications consumer
+	// (and a count by analytics).
+	MixOrders = "orders"
 )
 
 // benchTenant is the tenant of every event: the registry examples'.
@@ -23,6 +26,7 @@ const benchTenant = "acme"
 
 var mixes = map[string][]string{
 	MixProduct: {"product.updated"},
+	MixOrders:  {"order.created"},
 	MixMixed: {
 		"product.updated", "order.created", "product.updated", "user.registered", "product.updated",
 		"order.confirmed", "product.updated", "user.updated", "order.created", "product.updated",
@@ -42,7 +46,7 @@ type workload struct {
 func newWorkload(reg *registry.Registry, mix string) (*workload, error) {
 	types, ok := mixes[mix]
 	if !ok {
-		return nil, fmt.Errorf("unknown mix %q: use %s or %s", mix, MixProduct, MixMixed)
+		return nil, fmt.Errorf("unknown mix %q: use %s, %s or %s", mix, MixProduct, MixMixed, MixOrders)
 	}
 	w := &workload{reg: reg, types: types, data: map[string]map[string]any{}}
 	for _, t := range types {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -84,11 +85,17 @@ type Run struct {
 	// Seconds spans the first handler start to the last handler end, across consumers.
 	Seconds float64 `json:"seconds"`
 	// EventsPerSecond is Events / Seconds.
-	EventsPerSecond float64     `json:"events_per_second"`
-	Lag             Percentiles `json:"lag"`
-	CPUSeconds      float64     `json:"cpu_seconds"`
-	PeakRSSMiB      float64     `json:"peak_rss_mib"`
-	TimedOut        bool        `json:"timed_out,omitempty"`
+	EventsPerSecond float64 `json:"events_per_second"`
+	// CallsPerSecond is Handled / Seconds.
+	CallsPerSecond float64     `json:"calls_per_second"`
+	Lag            Percentiles `json:"lag"`
+	CPUSeconds     float64     `json:"cpu_seconds"`
+	// CPUMicrosPerCall is the child's CPU time (user and system, from its rusage) per handler
+	// call.
+	CPUMicrosPerCall float64   `json:"cpu_us_per_call"`
+	Redis            *RedisUse `json:"redis,omitempty"`
+	PeakRSSMiB       float64   `json:"peak_rss_mib"`
+	TimedOut         bool      `json:"timed_out,omitempty"`
 	// PublishedPerSecond is the achieved publish rate of a steady run.
 	PublishedPerSecond float64 `json:"published_per_second,omitempty"`
 }
@@ -118,11 +125,15 @@ type EmailRun struct {
 
 // Report is everything one `eventworker bench` prints.
 type Report struct {
-	Mode     string  `json:"mode"`
-	Mix      string  `json:"mix"`
-	Machine  Machine `json:"machine"`
-	Worker   *Run    `json:"worker,omitempty"`
-	Baseline *Run    `json:"baseline,omitempty"`
+	Mode    string  `json:"mode"`
+	Mix     string  `json:"mix"`
+	Machine Machine `json:"machine"`
+	// Consumers are those whose queues the run filled.
+	Consumers []string `json:"consumers"`
+	Worker    *Run     `json:"worker,omitempty"`
+	Baseline  *Run     `json:"baseline,omitempty"`
+	// Minimal is the minimal consumer's drain of a copy of the cache queue.
+	Minimal *Run `json:"minimal,omitempty"`
 	// WorkerKeys is the second drain, with Keys unrelated keys in Redis (--keys).
 	WorkerKeys *Run      `json:"worker_keys,omitempty"`
 	Keys       int       `json:"keys,omitempty"`
@@ -141,6 +152,11 @@ type Machine struct {
 	GoVersion string `json:"go_version"`
 }
 
+// redisCommandLimit is the most Redis commands a handler call of a consumer may send: one for
+// the consumers whose effect is one Lua script that also records the event, three for
+// notifications (the lease, the recipient's profile, the done record).
+var redisCommandLimit = map[string]float64{"cache": 1, "inventory": 1, "tenants": 1, "analytics": 1, "notifications": 3}
+
 // evaluate fills r.Ratio and r.Targets from the runs.
 func (r *Report) evaluate() {
 	r.Targets = nil
@@ -150,6 +166,19 @@ func (r *Report) evaluate() {
 			st = Pass
 		}
 		r.Targets = append(r.Targets, Target{Name: name, Want: want, Got: got, Status: st})
+	}
+	only := func(cs ...string) bool { return slices.Equal(slices.Sorted(slices.Values(r.Consumers)), cs) }
+	if r.Worker != nil && r.Minimal != nil {
+		m := r.Minimal.Consumers["cache"].PerSecond
+		switch {
+		case only("cache"):
+			w := r.Worker.Consumers["cache"].PerSecond
+			check("cache queue alone vs minimal consumer", ">= 80%", fmt.Sprintf("%.0f%% (%.0f/s vs %.0f/s)", 100*Ratio(w, m), w, m), Ratio(w, m) >= 0.8)
+		case only("cache", "inventory"):
+			w := r.Worker.EventsPerSecond
+			check("cache and inventory queues (events/s) vs minimal consumer's one queue", ">= 40%",
+				fmt.Sprintf("%.0f%% (%.0f events/s vs %.0f/s)", 100*Ratio(w, m), w, m), Ratio(w, m) >= 0.4)
+		}
 	}
 	if r.Worker != nil && r.Baseline != nil {
 		w, b := r.Worker.EventsPerSecond, r.Baseline.EventsPerSecond
@@ -162,6 +191,17 @@ func (r *Report) evaluate() {
 			name = "product.updated cache refresh vs bare consumer"
 		}
 		check(name, ">= 80%", fmt.Sprintf("%.0f%% (%.0f/s vs %.0f/s)", 100*r.Ratio, w, b), r.Ratio >= 0.8)
+	}
+	if r.Worker != nil && r.Worker.Redis != nil && r.Mode == ModeDrain && len(r.Consumers) == 1 {
+		c := r.Consumers[0]
+		if limit, ok := redisCommandLimit[c]; ok {
+			got := r.Worker.Redis.CommandsPerCall
+			check("Redis commands per "+c+" call", fmt.Sprintf("<= %.0f", limit), fmt.Sprintf("%.2f (%.2f round trips)", got, r.Worker.Redis.RoundTripsPerCall), got <= limit+0.005)
+		}
+		if c == "notifications" {
+			w := r.Worker.Consumers[c].PerSecond
+			check("emails through the worker to a local SMTP sink", ">= 1,000/s", fmt.Sprintf("%.0f/s", w), w >= 1000)
+		}
 	}
 	if r.Worker != nil && r.Mode == ModeDrain {
 		check("peak RSS at full speed", "<= 64 MiB", fmt.Sprintf("%.1f MiB", r.Worker.PeakRSSMiB), r.Worker.PeakRSSMiB > 0 && r.Worker.PeakRSSMiB <= 64)
@@ -180,7 +220,7 @@ func (r *Report) evaluate() {
 			fmt.Sprintf("p99 %.2f ms at %.0f/s, %d of %d handled", r.Worker.Lag.P99Ms, r.Worker.PublishedPerSecond, r.Worker.Handled, r.Worker.Expected), ok)
 	}
 	if r.Emails != nil {
-		check("emails to a local SMTP sink, reused connection", ">= 1,000/s",
+		check("emails through the mailer alone to a local SMTP sink, reused connection", ">= 1,000/s",
 			fmt.Sprintf("%.0f/s over %d connection(s)", r.Emails.PerSecond, r.Emails.Connections), r.Emails.PerSecond >= 1000)
 	}
 }
@@ -197,8 +237,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "machine: %d CPUs (%s), %d MiB, %s\n", r.Machine.CPUs, r.Machine.CPUModel, r.Machine.MemoryMiB, r.Machine.GoVersion)
 	fmt.Fprintf(tw, "mode %s, mix %s\n\n", r.Mode, r.Mix)
-	runs := []*Run{r.Worker, r.Baseline, r.WorkerKeys}
-	fmt.Fprintln(tw, "run\tevents\thandled\terrors\tseconds\tevents/s\tlag p50 ms\tp95 ms\tp99 ms\tmax ms\tCPU s\tpeak RSS MiB\t")
+	if len(r.Consumers) > 0 {
+		fmt.Fprintf(tw, "queues filled: %s\n\n", strings.Join(r.Consumers, ", "))
+	}
+	runs := []*Run{r.Worker, r.Baseline, r.Minimal, r.WorkerKeys}
+	fmt.Fprintln(tw, "run\tevents\thandled\terrors\tseconds\tevents/s\tcalls/s\tlag p50 ms\tp95 ms\tp99 ms\tmax ms\tCPU s\tCPU µs/call\tpeak RSS MiB\t")
 	for _, run := range runs {
 		if run == nil {
 			continue
@@ -207,8 +250,18 @@ func (r *Report) WriteText(w io.Writer) error {
 		if run.TimedOut {
 			handled += " (timed out)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t\n", run.Name, run.Events, handled, run.Errors,
-			run.Seconds, run.EventsPerSecond, run.Lag.P50Ms, run.Lag.P95Ms, run.Lag.P99Ms, run.Lag.MaxMs, run.CPUSeconds, run.PeakRSSMiB)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.1f\t\n", run.Name, run.Events, handled, run.Errors,
+			run.Seconds, run.EventsPerSecond, run.CallsPerSecond, run.Lag.P50Ms, run.Lag.P95Ms, run.Lag.P99Ms, run.Lag.MaxMs,
+			run.CPUSeconds, run.CPUMicrosPerCall, run.PeakRSSMiB)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "run\tRedis commands sent/call\tround trips/call\texecuted/call (scripts' commands included)\t")
+	for _, run := range runs {
+		if run == nil || run.Redis == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f: %s\t\n", run.Name, run.Redis.CommandsPerCall, run.Redis.RoundTripsPerCall,
+			run.Redis.ExecutedPerCall, run.Redis.breakdown())
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "run\tconsumer\thandled\terrors\tseconds\thandled/s\t")

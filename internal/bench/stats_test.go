@@ -46,7 +46,7 @@ func TestReportTargets(t *testing.T) {
 	want := map[string]string{
 		"product.updated cache refresh vs bare consumer": Pass,
 		"peak RSS at full speed":                         Fail,
-		"emails to a local SMTP sink, reused connection": Fail,
+		"emails through the mailer alone to a local SMTP sink, reused connection": Fail,
 	}
 	if r.Ratio != 0.9 || len(r.Targets) != len(want) {
 		t.Fatalf("ratio %v, targets %+v", r.Ratio, r.Targets)
