@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/internal/bench"
 	"github.com/eventworker/eventworker/internal/testenv"
 )
@@ -63,14 +64,14 @@ func BenchmarkRefreshProduct(b *testing.B) {
 			// Warm up off the clock: the connection pool, and Redis's cache of the script.
 			for range 100 {
 				v++
-				if _, err := c.RefreshProduct(ctx, "acme", "prod-"+strconv.FormatInt(v%100, 10), v, productJSON(v)); err != nil {
+				if _, err := c.RefreshProduct(ctx, cache.Once{}, "acme", "prod-"+strconv.FormatInt(v%100, 10), v, productJSON(v)); err != nil {
 					b.Fatalf("warm-up: %v", err)
 				}
 			}
 			for b.Loop() {
 				v++
-				written, err := c.RefreshProduct(ctx, "acme", "prod-"+strconv.FormatInt(v%100, 10), v, productJSON(v))
-				if err != nil || !written {
+				written, err := c.RefreshProduct(ctx, cache.Once{}, "acme", "prod-"+strconv.FormatInt(v%100, 10), v, productJSON(v))
+				if err != nil || written != cache.Written {
 					b.Fatalf("RefreshProduct v%d = %v, %v", v, written, err)
 				}
 			}
@@ -98,7 +99,7 @@ func BenchmarkPurgeTenant(b *testing.B) {
 		loadKeys(b, rdb, c.Key("tenant", tenant, "product")+":", tenantKeys)
 		b.StartTimer()
 		start := time.Now()
-		n, err := c.PurgeTenant(ctx, tenant)
+		n, _, err := c.PurgeTenant(ctx, cache.Once{}, tenant)
 		purging += time.Since(start)
 		if err != nil || n != tenantKeys {
 			b.Fatalf("PurgeTenant(%s) = %d, %v; want %d", tenant, n, err, tenantKeys)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/eventworker/eventworker/internal/idempotency"
 )
 
 // Cache reads and writes the cache keys the worker shares with the Python services. It is
@@ -20,6 +22,7 @@ type Cache struct {
 	versionTTL time.Duration
 	batch      int
 	metrics    *Metrics
+	records    idempotency.Records
 	// split is true on a Redis Cluster, whose multi-key commands need their keys in one hash
 	// slot: UNLINK goes one key at a time and RefreshProduct increments the generation, which
 	// sits in another slot than the product, outside its script.
@@ -38,6 +41,9 @@ func New(client redis.UniversalClient, cfg Config) (*Cache, error) {
 	c := &Cache{
 		rdb: client, prefix: cfg.Prefix, ttl: cfg.TTL, versionTTL: cfg.VersionTTL,
 		batch: cfg.PurgeBatch, metrics: cfg.Metrics, split: split,
+	}
+	if cfg.RecordTTL >= time.Millisecond {
+		c.records = idempotency.NewRecords(cfg.Prefix, cfg.RecordTTL)
 	}
 	if split {
 		// A prefix with a lone brace would put every product and its version record in
@@ -119,6 +125,18 @@ func (c *Cache) Delete(ctx context.Context, keys ...string) error {
 		return fmt.Errorf("delete %d keys: %w", len(keys), err)
 	}
 	return nil
+}
+
+// recordKey is the key of once's record beside near; "" for the zero Once.
+func (c *Cache) recordKey(once Once, near string) (string, error) {
+	if !once.set() {
+		return "", nil
+	}
+	k, err := c.records.Key(idempotency.Mark{Consumer: once.Consumer, EventID: once.EventID}, near)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidID, err)
+	}
+	return k, nil
 }
 
 // unlink removes keys through r and returns how many existed. On a Cluster it sends one

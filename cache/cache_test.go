@@ -118,16 +118,16 @@ func TestDropUser(t *testing.T) {
 	u1, u2 := c.Key("tenant", "acme", "user", "u1"), c.Key("tenant", "acme", "user", "u2")
 	mustSet(t, rdb, u1, `{}`)
 	mustSet(t, rdb, u2, `{}`)
-	if err := c.DropUser(ctx, "acme", "u1"); err != nil {
+	if _, err := c.DropUser(ctx, cache.Once{}, "acme", "u1"); err != nil {
 		t.Fatalf("DropUser: %v", err)
 	}
 	if exists(t, rdb, u1) || !exists(t, rdb, u2) {
 		t.Error("DropUser(u1) must remove u1's profile and only it")
 	}
-	if err := c.DropUser(ctx, "acme", "u1"); err != nil {
+	if _, err := c.DropUser(ctx, cache.Once{}, "acme", "u1"); err != nil {
 		t.Errorf("DropUser of an absent profile = %v, want nil", err)
 	}
-	if err := c.DropUser(ctx, "acme", ""); !errors.Is(err, cache.ErrInvalidID) {
+	if _, err := c.DropUser(ctx, cache.Once{}, "acme", ""); !errors.Is(err, cache.ErrInvalidID) {
 		t.Errorf("DropUser with an empty user = %v, want ErrInvalidID", err)
 	}
 }
@@ -163,11 +163,11 @@ func TestRedisDown(t *testing.T) {
 					return err
 				},
 				cache.OpRefreshProduct: func() error {
-					_, err := c.RefreshProduct(ctx, "acme", "p1", 1, []byte(`{"version":1}`))
+					_, err := c.RefreshProduct(ctx, cache.Once{}, "acme", "p1", 1, []byte(`{"version":1}`))
 					return err
 				},
-				cache.OpPurgeTenant: func() error { _, err := c.PurgeTenant(ctx, "acme"); return err },
-				cache.OpDropUser:    func() error { return c.DropUser(ctx, "acme", "u1") },
+				cache.OpPurgeTenant: func() error { _, _, err := c.PurgeTenant(ctx, cache.Once{}, "acme"); return err },
+				cache.OpDropUser:    func() error { _, err := c.DropUser(ctx, cache.Once{}, "acme", "u1"); return err },
 				cache.OpProductGeneration: func() error {
 					_, err := c.ProductGeneration(ctx, "acme")
 					return err

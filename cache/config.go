@@ -13,6 +13,9 @@ const (
 	// DefaultVersionTTL keeps a product's version record a month after its last write: long
 	// enough to refuse an old version replayed from a dead-letter queue weeks later.
 	DefaultVersionTTL = 30 * 24 * time.Hour
+	// DefaultRecordTTL is how long the idempotency record of a write given a Once is kept:
+	// the worker's default dedupe window.
+	DefaultRecordTTL = 7 * 24 * time.Hour
 	// DefaultPurgeBatch is the number of keys per SCAN COUNT and per UNLINK.
 	DefaultPurgeBatch = 500
 	// maxPurgeBatch bounds the work of one SCAN or UNLINK, so a purge never blocks Redis.
@@ -30,6 +33,9 @@ type Config struct {
 	// VersionTTL is how long the version record of a product outlives its last write
 	// (DefaultVersionTTL by default); at least TTL, so the record outlives what it guards.
 	VersionTTL time.Duration
+	// RecordTTL is how long the idempotency record of a write given a Once is kept
+	// (DefaultRecordTTL by default): a redelivery within it changes nothing.
+	RecordTTL time.Duration
 	// PurgeBatch is the number of keys per SCAN COUNT and per UNLINK of a purge;
 	// DefaultPurgeBatch by default, at most 10,000.
 	PurgeBatch int
@@ -43,6 +49,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.VersionTTL == 0 {
 		c.VersionTTL = DefaultVersionTTL
+	}
+	if c.RecordTTL == 0 {
+		c.RecordTTL = DefaultRecordTTL
 	}
 	if c.PurgeBatch == 0 {
 		c.PurgeBatch = DefaultPurgeBatch
@@ -64,6 +73,9 @@ func (c Config) Validate() error {
 		bad("VersionTTL %s is below 1ms", c.VersionTTL)
 	} else if c.VersionTTL < c.TTL {
 		bad("VersionTTL %s is below TTL %s: a version record must outlive the product it guards", c.VersionTTL, c.TTL)
+	}
+	if c.RecordTTL < time.Millisecond {
+		bad("RecordTTL %s is below 1ms", c.RecordTTL)
 	}
 	if c.PurgeBatch < 1 || c.PurgeBatch > maxPurgeBatch {
 		bad("PurgeBatch %d is not in 1..%d", c.PurgeBatch, maxPurgeBatch)

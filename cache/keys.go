@@ -1,6 +1,10 @@
 package cache
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/eventworker/eventworker/internal/rediskey"
+)
 
 // versionSpace is the worker's own namespace for product version records: under the prefix
 // but never under "tenant:", so no tenant purge erases them.
@@ -72,19 +76,8 @@ func (c *Cache) versionKey(productKey string) string {
 	return c.prefix + versionSpace + "{" + tag + "}:" + productKey
 }
 
-// hashTag returns the part of key Redis Cluster hashes: the content of the first {...} when
-// it is not empty, else the whole key.
-func hashTag(key string) string {
-	open := strings.IndexByte(key, '{')
-	if open < 0 {
-		return key
-	}
-	end := strings.IndexByte(key[open+1:], '}')
-	if end <= 0 {
-		return key
-	}
-	return key[open+1 : open+1+end]
-}
+// hashTag returns the part of key Redis Cluster hashes.
+func hashTag(key string) string { return rediskey.HashTag(key) }
 
 // isProtected reports whether a purge must keep key whatever its pattern: the worker's own
 // state, and every tenant's product-list generation, which is never reset because a

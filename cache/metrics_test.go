@@ -58,7 +58,7 @@ func TestNilMetrics(t *testing.T) {
 	if found, err := c.GetJSON(t.Context(), c.Key("absent"), &v); found || err != nil {
 		t.Errorf("GetJSON = %v, %v", found, err)
 	}
-	if _, err := c.PurgeTenant(t.Context(), "acme"); err != nil {
+	if _, _, err := c.PurgeTenant(t.Context(), cache.Once{}, "acme"); err != nil {
 		t.Errorf("PurgeTenant: %v", err)
 	}
 	if _, err := c.Purge(t.Context(), "", nil); err == nil {

@@ -15,79 +15,93 @@ import (
 // Config.TTL, on product.created and product.updated, but only when version is newer than
 // the version already known for that key; when it writes, it also increments the tenant's
 // product-list generation (P tenant:{t}:products:gen), so readers stop using lists cached
-// before the change. written reports whether this call wrote the product (or, on a
-// Cluster, completed the interrupted refresh of this very version); an older or equal
-// version is refused with (false, nil), which the handler treats as done.
+// before the change. It returns Written when this call wrote the product (or, on a Cluster,
+// completed the interrupted refresh of this very version), Refused for an older or equal
+// version, which the handler treats as done, and Duplicate when once's record shows the event
+// was handled before (see Once).
 //
-// The check, the write and the increment are one Lua script, so concurrent workers writing
-// versions of one product end with the highest, and the generation grows once per version
-// written. The known version survives the product key's expiry and tenant purges: see the
-// package documentation. On a Redis Cluster the increment follows the script, and an
-// increment that fails is made by the retry of the same version.
+// The record check, the version check, the write, the increment and the record are one Lua
+// script, one round trip, so concurrent workers writing versions of one product end with the
+// highest, and the generation grows once per version written. The known version survives the
+// product key's expiry and tenant purges: see the package documentation. On a Redis Cluster
+// the increment follows the script, and an increment that fails is made by the retry of the
+// same event, since the event's record is written only after it.
 //
 // version must be at least 1, and productJSON a JSON object whose "version", when present,
 // equals version (ErrInvalidProduct): readers and the guard must agree. It returns its
-// errors, so the handler retries; written is false with an error.
-func (c *Cache) RefreshProduct(ctx context.Context, tenantID, productID string, version int64, productJSON []byte) (written bool, err error) {
-	written, err = c.refreshProduct(ctx, tenantID, productID, version, productJSON)
+// errors, so the handler retries.
+func (c *Cache) RefreshProduct(ctx context.Context, once Once, tenantID, productID string, version int64, productJSON []byte) (Outcome, error) {
+	out, err := c.refreshProduct(ctx, once, tenantID, productID, version, productJSON)
 	if err != nil {
 		c.metrics.failed(OpRefreshProduct)
-		return false, fmt.Errorf("refresh product %s/%s version %d: %w", tenantID, productID, version, err)
+		return 0, fmt.Errorf("refresh product %s/%s version %d: %w", tenantID, productID, version, err)
 	}
-	return written, nil
+	return out, nil
 }
 
-func (c *Cache) refreshProduct(ctx context.Context, tenantID, productID string, version int64, productJSON []byte) (bool, error) {
+func (c *Cache) refreshProduct(ctx context.Context, once Once, tenantID, productID string, version int64, productJSON []byte) (Outcome, error) {
 	if tenantID == "" || productID == "" {
-		return false, fmt.Errorf("empty tenant or product ID: %w", ErrInvalidID)
+		return 0, fmt.Errorf("empty tenant or product ID: %w", ErrInvalidID)
 	}
 	if err := checkProduct(productJSON, version); err != nil {
-		return false, err
+		return 0, err
 	}
 	pk := c.productKey(tenantID, productID)
 	vk := c.versionKey(pk)
-	gk := c.generationKey(tenantID)
-	v := strconv.FormatInt(version, 10)
-	args := []any{v, productJSON, c.ttl.Milliseconds(), c.versionTTL.Milliseconds()}
-	if !c.split {
-		res, err := refreshScript.Run(ctx, c.rdb, []string{pk, vk, gk}, args...).Int()
-		if err != nil {
-			return false, err
-		}
-		switch res {
-		case refreshRefused:
-			return false, nil
-		case refreshWritten, refreshIncrOwed:
-			return true, nil
-		}
-		return false, fmt.Errorf("script reply %d: %w", res, ErrUnexpectedReply)
-	}
-
-	// Cluster: the generation is in another hash slot than the product, so the script leaves
-	// a mark on the version record that the increment is owed, and clears it after.
-	if hashTag(pk) != hashTag(vk) {
-		return false, fmt.Errorf("braces in the IDs keep %q and its version record in different Cluster slots: %w", pk, ErrInvalidID)
-	}
-	res, err := refreshScript.Run(ctx, c.rdb, []string{pk, vk}, args...).Int()
+	rk, err := c.recordKey(once, pk)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
+	recTTL := int64(0)
+	keys := []string{pk, vk}
+	if rk != "" {
+		recTTL = c.records.TTLMillis()
+		keys = append(keys, rk)
+	}
+	v := strconv.FormatInt(version, 10)
+	here := "0"
+	if !c.split {
+		here = "1"
+		keys = append(keys, c.generationKey(tenantID))
+	} else if hashTag(pk) != hashTag(vk) {
+		// Cluster: the script's keys must share a slot.
+		return 0, fmt.Errorf("braces in the IDs keep %q and its version record in different Cluster slots: %w", pk, ErrInvalidID)
+	}
+	res, err := refreshScript.Run(ctx, c.rdb, keys, v, productJSON, c.ttl.Milliseconds(), c.versionTTL.Milliseconds(), recTTL, here).Int()
+	if err != nil {
+		return 0, err
+	}
+	var out Outcome
 	switch res {
 	case refreshRefused:
-		return false, nil
+		return Refused, nil
+	case refreshDuplicate:
+		return Duplicate, nil
 	case refreshWritten, refreshIncrOwed:
+		out = Written
 	default:
-		return false, fmt.Errorf("script reply %d: %w", res, ErrUnexpectedReply)
+		return 0, fmt.Errorf("script reply %d: %w", res, ErrUnexpectedReply)
 	}
-	if err := c.rdb.Incr(ctx, gk).Err(); err != nil {
-		return false, fmt.Errorf("product written, generation increment owed: %w", err)
+	if !c.split {
+		return out, nil
 	}
-	// A mark left behind costs one extra increment if this version is delivered again: the
-	// refresh itself is complete, so the error is only counted.
-	if err := settleScript.Run(ctx, c.rdb, []string{vk}, v).Err(); err != nil {
+
+	// Cluster: the generation is in another hash slot than the product, so the script left a
+	// mark on the version record that the increment is owed; it is cleared, and the event's
+	// record written, after the increment.
+	if err := c.rdb.Incr(ctx, c.generationKey(tenantID)).Err(); err != nil {
+		return 0, fmt.Errorf("product written, generation increment owed: %w", err)
+	}
+	settleKeys := []string{vk}
+	if rk != "" {
+		settleKeys = append(settleKeys, rk)
+	}
+	// A mark or record left unwritten costs one extra increment if this event is delivered
+	// again: the refresh itself is complete, so the error is only counted.
+	if err := settleScript.Run(ctx, c.rdb, settleKeys, v, recTTL).Err(); err != nil {
 		c.metrics.failed(OpRefreshProduct)
 	}
-	return true, nil
+	return out, nil
 }
 
 // checkProduct checks the arguments of RefreshProduct before any round trip.

@@ -132,17 +132,17 @@ func TestRefreshProductVersionGuard(t *testing.T) {
 					var err error
 					switch s.do {
 					case "refresh":
-						var written bool
-						written, err = c.RefreshProduct(ctx, tenant, product, s.version, productJSON(s.version))
-						if err == nil && written != s.written {
-							t.Fatalf("step %d: RefreshProduct(v%d) wrote %v, want %v", i, s.version, written, s.written)
+						var out cache.Outcome
+						out, err = c.RefreshProduct(ctx, cache.Once{}, tenant, product, s.version, productJSON(s.version))
+						if written := out == cache.Written; err == nil && written != s.written {
+							t.Fatalf("step %d: RefreshProduct(v%d) = %s, want written %v", i, s.version, out, s.written)
 						}
 					case "drop-product":
 						err = rdb.Del(ctx, pk).Err()
 					case "drop-record":
 						err = rdb.Del(ctx, c.VersionKey(pk)).Err()
 					case "purge-tenant":
-						_, err = c.PurgeTenant(ctx, tenant)
+						_, _, err = c.PurgeTenant(ctx, cache.Once{}, tenant)
 					case "set-product":
 						err = rdb.Set(ctx, pk, s.raw, time.Hour).Err()
 					}
@@ -176,7 +176,7 @@ func TestRefreshProductKeysAndTTLs(t *testing.T) {
 			cache.ForceClusterPath(c)
 		}
 		ctx := context.Background()
-		if _, err := c.RefreshProduct(ctx, tenant, product, 2, productJSON(2)); err != nil {
+		if _, err := c.RefreshProduct(ctx, cache.Once{}, tenant, product, 2, productJSON(2)); err != nil {
 			t.Fatalf("RefreshProduct: %v", err)
 		}
 		pk := prefix + "tenant:acme:product:prod-7"
@@ -234,8 +234,8 @@ func TestRefreshProductRejectsBadArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			written, err := c.RefreshProduct(ctx, tt.tenant, tt.product, tt.version, []byte(tt.json))
-			if !errors.Is(err, tt.want) || written {
+			written, err := c.RefreshProduct(ctx, cache.Once{}, tt.tenant, tt.product, tt.version, []byte(tt.json))
+			if !errors.Is(err, tt.want) || written != 0 {
 				t.Errorf("RefreshProduct = %v, %v; want false, %v", written, err, tt.want)
 			}
 		})
@@ -259,9 +259,9 @@ func TestRefreshProductAcceptsContractVersions(t *testing.T) {
 		version int64
 		json    string
 	}{{1, `{"name":"no version field"}`}, {2, `{"version":2.0}`}, {3, ` {"version":"3"}`}} {
-		written, err := c.RefreshProduct(ctx, tenant, product, tt.version, []byte(tt.json))
-		if err != nil || !written {
-			t.Errorf("%d: RefreshProduct(%d, %s) = %v, %v; want true, nil", i, tt.version, tt.json, written, err)
+		written, err := c.RefreshProduct(ctx, cache.Once{}, tenant, product, tt.version, []byte(tt.json))
+		if err != nil || written != cache.Written {
+			t.Errorf("%d: RefreshProduct(%d, %s) = %v, %v; want written, nil", i, tt.version, tt.json, written, err)
 		}
 	}
 }
@@ -274,7 +274,7 @@ func TestRefreshProductOwedIncrement(t *testing.T) {
 		ctx := context.Background()
 		pk, gk := c.Key("tenant", tenant, "product", product), c.Key("tenant", tenant, "products", "gen")
 		mustSet(t, rdb, gk, "not a number")
-		if written, err := c.RefreshProduct(ctx, tenant, product, 1, productJSON(1)); err == nil || written {
+		if written, err := c.RefreshProduct(ctx, cache.Once{}, tenant, product, 1, productJSON(1)); err == nil || written != 0 {
 			t.Fatalf("RefreshProduct with a broken generation = %v, %v; want false, an error", written, err)
 		}
 		if cluster {
@@ -290,8 +290,8 @@ func TestRefreshProductOwedIncrement(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, want := range []bool{true, false} { // the retry, then a redelivery
-			written, err := c.RefreshProduct(ctx, tenant, product, 1, productJSON(1))
-			if err != nil || written != want {
+			written, err := c.RefreshProduct(ctx, cache.Once{}, tenant, product, 1, productJSON(1))
+			if err != nil || (written == cache.Written) != want {
 				t.Fatalf("attempt %d: RefreshProduct = %v, %v; want %v, nil", i, written, err, want)
 			}
 		}
@@ -334,12 +334,12 @@ func TestRefreshProductRace(t *testing.T) {
 				<-start
 				for _, i := range rand.Perm(n) {
 					v := int64(i + 1)
-					written, err := c.RefreshProduct(context.Background(), tenant, product, v, productJSON(v))
+					written, err := c.RefreshProduct(context.Background(), cache.Once{}, tenant, product, v, productJSON(v))
 					if err != nil {
 						failures <- err
 						return
 					}
-					if written {
+					if written == cache.Written {
 						writes.Add(1)
 						// On the Cluster path a call that finds the increment of its version
 						// still owed (another call wrote it and has not settled yet) pays it

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -100,39 +101,89 @@ func (c *Cache) purgeNode(ctx context.Context, r redis.Cmdable, pattern string, 
 // and returns how many keys it removed. The tenant's product-list generation is not removed
 // but incremented, after the purge, so a list a reader cached under the old generation
 // while the purge ran is unreachable. Other tenants' keys and the worker's own keys are
-// untouched, whatever characters the ID holds. It returns its errors; running it again is
-// safe and increments the generation once more.
+// untouched, whatever characters the ID holds. It returns its errors. Given a Once whose
+// record is found, it changes nothing and returns Duplicate; otherwise it writes the record
+// last, so an interrupted purge is done again in full by the event's retry. Without a Once,
+// running it again is safe and increments the generation once more.
 //
 // A tenant ID that extends another with ":" ("acme:eu" and "acme") shares its key space: a
 // purge of "acme" also removes acme:eu's cached keys, though never its generation. Readers
 // rebuild such keys; only a contract change could tell the two apart.
-func (c *Cache) PurgeTenant(ctx context.Context, tenantID string) (int64, error) {
-	if tenantID == "" {
+func (c *Cache) PurgeTenant(ctx context.Context, once Once, tenantID string) (int64, Outcome, error) {
+	n, out, err := c.purgeTenant(ctx, once, tenantID)
+	if err != nil {
 		c.metrics.failed(OpPurgeTenant)
-		return 0, fmt.Errorf("purge tenant: empty tenant ID: %w", ErrInvalidID)
+		return n, 0, fmt.Errorf("purge tenant %s: %w", tenantID, err)
+	}
+	return n, out, nil
+}
+
+func (c *Cache) purgeTenant(ctx context.Context, once Once, tenantID string) (int64, Outcome, error) {
+	if tenantID == "" {
+		return 0, 0, fmt.Errorf("empty tenant ID: %w", ErrInvalidID)
+	}
+	gk := c.generationKey(tenantID)
+	rk, err := c.recordKey(once, gk)
+	if err != nil {
+		return 0, 0, err
+	}
+	if rk != "" {
+		found, err := c.rdb.Exists(ctx, rk).Result()
+		if err != nil {
+			return 0, 0, err
+		}
+		if found == 1 {
+			return 0, Duplicate, nil
+		}
 	}
 	n, err := c.purge(ctx, c.PatternPrefix("tenant", tenantID), nil)
 	if err != nil {
-		c.metrics.failed(OpPurgeTenant)
-		return n, fmt.Errorf("purge tenant %s: %w", tenantID, err)
+		return n, 0, err
 	}
-	if err := c.rdb.Incr(ctx, c.generationKey(tenantID)).Err(); err != nil {
-		c.metrics.failed(OpPurgeTenant)
-		return n, fmt.Errorf("purge tenant %s: increment the product generation: %w", tenantID, err)
+	if err := c.rdb.Incr(ctx, gk).Err(); err != nil {
+		return n, 0, fmt.Errorf("increment the product generation: %w", err)
 	}
-	return n, nil
+	if rk != "" {
+		if err := c.rdb.Set(ctx, rk, doneRecord, time.Duration(c.records.TTLMillis())*time.Millisecond).Err(); err != nil {
+			return n, 0, fmt.Errorf("purged, but the event's record was not written: %w", err)
+		}
+	}
+	return n, Written, nil
 }
 
 // DropUser removes the tenant's cached profile of the user (P tenant:{t}:user:{u}), on
-// user.updated. It returns its errors, so the handler retries.
-func (c *Cache) DropUser(ctx context.Context, tenantID, userID string) error {
+// user.updated, and with a Once writes the event's record in the same script (Duplicate when
+// it was there). It returns its errors, so the handler retries.
+func (c *Cache) DropUser(ctx context.Context, once Once, tenantID, userID string) (Outcome, error) {
+	out, err := c.dropUser(ctx, once, tenantID, userID)
+	if err != nil {
+		c.metrics.failed(OpDropUser)
+		return 0, fmt.Errorf("drop user %q of tenant %q: %w", userID, tenantID, err)
+	}
+	return out, nil
+}
+
+func (c *Cache) dropUser(ctx context.Context, once Once, tenantID, userID string) (Outcome, error) {
 	if tenantID == "" || userID == "" {
-		c.metrics.failed(OpDropUser)
-		return fmt.Errorf("drop user %q of tenant %q: %w", userID, tenantID, ErrInvalidID)
+		return 0, fmt.Errorf("empty tenant or user ID: %w", ErrInvalidID)
 	}
-	if err := c.rdb.Unlink(ctx, c.userKey(tenantID, userID)).Err(); err != nil {
-		c.metrics.failed(OpDropUser)
-		return fmt.Errorf("drop user %s/%s: %w", tenantID, userID, err)
+	uk := c.userKey(tenantID, userID)
+	rk, err := c.recordKey(once, uk)
+	if err != nil {
+		return 0, err
 	}
-	return nil
+	if rk == "" {
+		if err := c.rdb.Unlink(ctx, uk).Err(); err != nil {
+			return 0, err
+		}
+		return Written, nil
+	}
+	n, err := dropUserScript.Run(ctx, c.rdb, []string{uk, rk}, c.records.TTLMillis()).Int()
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return Duplicate, nil
+	}
+	return Written, nil
 }

@@ -62,7 +62,7 @@ func TestPurgeTenantEscapesGlobs(t *testing.T) {
 			worker := c.Key("eventworker", "idem", "cache", tt.purged)
 			mustSet(t, rdb, worker, "done")
 
-			n, err := c.PurgeTenant(ctx, tt.purged)
+			n, _, err := c.PurgeTenant(ctx, cache.Once{}, tt.purged)
 			if err != nil {
 				t.Fatalf("PurgeTenant: %v", err)
 			}
@@ -102,7 +102,7 @@ func TestPurgeTenantEscapesThePrefix(t *testing.T) {
 	neighbour, _ := newCache(t, rdb, base+"pX[?]\\:", nil)
 	seedTenant(t, globby, rdb, "acme", 0)
 	kept := seedTenant(t, neighbour, rdb, "acme", 0)
-	if _, err := globby.PurgeTenant(context.Background(), "acme"); err != nil {
+	if _, _, err := globby.PurgeTenant(context.Background(), cache.Once{}, "acme"); err != nil {
 		t.Fatalf("PurgeTenant: %v", err)
 	}
 	for _, k := range kept {
@@ -119,14 +119,14 @@ func TestPurgeTenantAbsentGenerationStartsAt1(t *testing.T) {
 	rdb, prefix := newRedis(t)
 	c, _ := newCache(t, rdb, prefix, nil)
 	for want := int64(1); want <= 2; want++ {
-		if _, err := c.PurgeTenant(context.Background(), "acme"); err != nil {
+		if _, _, err := c.PurgeTenant(context.Background(), cache.Once{}, "acme"); err != nil {
 			t.Fatalf("PurgeTenant: %v", err)
 		}
 		if got, _ := c.ProductGeneration(context.Background(), "acme"); got != want {
 			t.Errorf("generation after purge %d = %d, want %d: a generation is never reused", want, got, want)
 		}
 	}
-	if _, err := c.PurgeTenant(context.Background(), ""); !errors.Is(err, cache.ErrInvalidID) {
+	if _, _, err := c.PurgeTenant(context.Background(), cache.Once{}, ""); !errors.Is(err, cache.ErrInvalidID) {
 		t.Errorf("PurgeTenant(\"\") = %v, want ErrInvalidID", err)
 	}
 }
@@ -143,7 +143,7 @@ func TestPurgeTenantManyBatches(t *testing.T) {
 		const n, others = 5000, 1000
 		load(t, rdb, c, "acme", n)
 		load(t, rdb, c, "acme2", others)
-		removed, err := c.PurgeTenant(ctx, "acme")
+		removed, _, err := c.PurgeTenant(ctx, cache.Once{}, "acme")
 		if err != nil {
 			t.Fatalf("PurgeTenant: %v", err)
 		}
@@ -229,7 +229,7 @@ func TestPurgeTenantPrefixOfAnother(t *testing.T) {
 	rdb, prefix := newRedis(t)
 	c, _ := newCache(t, rdb, prefix, nil)
 	seedTenant(t, c, rdb, "acme:eu", 4)
-	if _, err := c.PurgeTenant(context.Background(), "acme"); err != nil {
+	if _, _, err := c.PurgeTenant(context.Background(), cache.Once{}, "acme"); err != nil {
 		t.Fatalf("PurgeTenant: %v", err)
 	}
 	if got := mustGet(t, rdb, c.Key("tenant", "acme:eu", "products", "gen")); got != "4" {

@@ -63,7 +63,7 @@ func TestRedisOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if written, err := c.RefreshProduct(ctx, "t", "p", 1, []byte(`{"version":1}`)); err != nil || !written {
+	if written, err := c.RefreshProduct(ctx, cache.Once{}, "t", "p", 1, []byte(`{"version":1}`)); err != nil || written != cache.Written {
 		t.Errorf("RefreshProduct over TLS = %v, %v", written, err)
 	}
 

@@ -55,6 +55,9 @@ type Config struct {
 	TemplateDir     string
 }
 
+// MinLeaseTTL is the shortest EVENTWORKER_LEASE_TTL.
+const MinLeaseTTL = 3 * time.Second
+
 // Queue types.
 const (
 	QueueQuorum  = "quorum"
@@ -151,8 +154,8 @@ func (c *Config) Validate() error {
 			bad("%s: %s must be positive", name, positive[name])
 		}
 	}
-	if c.LeaseTTL > 0 && c.LeaseTTL <= c.HandlerTimeout {
-		bad("EVENTWORKER_LEASE_TTL: %s must be longer than EVENTWORKER_HANDLER_TIMEOUT (%s), or a slow handler's lease expires while it runs", c.LeaseTTL, c.HandlerTimeout)
+	if c.LeaseTTL > 0 && c.LeaseTTL < MinLeaseTTL {
+		bad("EVENTWORKER_LEASE_TTL: %s is shorter than %s: the lease is renewed every third of it, and a renewal needs time to reach Redis", c.LeaseTTL, MinLeaseTTL)
 	}
 	if c.QuickRetries < 0 {
 		bad("EVENTWORKER_RETRY_QUICK: %d must not be negative", c.QuickRetries)

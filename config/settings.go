@@ -102,7 +102,7 @@ var settings = func() []setting {
 	dset, dget = duration(func(c *Config) *time.Duration { return &c.IdempotencyTTL })
 	add(mk("EVENTWORKER_IDEMPOTENCY_TTL", "idempotency-ttl", "168h", "how long a handled event_id is remembered per consumer", false, dset, dget))
 	dset, dget = duration(func(c *Config) *time.Duration { return &c.LeaseTTL })
-	add(mk("EVENTWORKER_LEASE_TTL", "lease-ttl", "2m", "processing lease of an event; longer than the handler timeout", false, dset, dget))
+	add(mk("EVENTWORKER_LEASE_TTL", "lease-ttl", "15s", "processing lease of an event whose effect is outside Redis (an email); renewed every third of it while the handler runs, so the events of a killed worker are handled again soon after it expires", false, dset, dget))
 	dset, dget = duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })
 	add(mk("EVENTWORKER_SHUTDOWN_TIMEOUT", "shutdown-timeout", "25s", "deadline for in-flight handlers on SIGTERM", false, dset, dget))
 	iset, iget = integer(func(c *Config) *int { return &c.MaxBodyBytes })

@@ -29,7 +29,10 @@ func NewAnalytics(c Counter) *Analytics { return &Analytics{counter: c} }
 // Consumer implements Handler.
 func (h *Analytics) Consumer() string { return ConsumerAnalytics }
 
-// Handle counts the event on the UTC day it occurred.
+// RecordsInEffect implements InEffectRecorder: the counting script records the event's ID.
+func (h *Analytics) RecordsInEffect() bool { return true }
+
+// Handle counts the event on the UTC day it occurred, once per event.
 func (h *Analytics) Handle(ctx context.Context, ev *registry.Event) error {
 	incr := map[string]int64{}
 	switch p := ev.Payload.(type) {
@@ -50,8 +53,12 @@ func (h *Analytics) Handle(ctx context.Context, ev *registry.Event) error {
 	default:
 		return Permanent(fmt.Errorf("%s v%d: the analytics consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
 	}
-	if _, err := h.counter.Count(ctx, ev.TenantID, ev.ID, ev.OccurredAt, incr); err != nil {
-		return fmt.Errorf("%s: %w", ev.Type, err)
+	counted, err := h.counter.Count(ctx, ev.TenantID, ev.ID, ev.OccurredAt, incr)
+	switch {
+	case err != nil:
+		return storeError(ev, err)
+	case !counted:
+		return ErrDuplicate
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ const inventoryPublishTimeout = 30 * time.Second
 type InventoryStore interface {
 	Observe(ctx context.Context, o inventory.Observation) (inventory.Result, error)
 	MarkPublished(ctx context.Context, a *inventory.Alert) error
+	ReleaseClaim(ctx context.Context, a *inventory.Alert) error
 }
 
 // EventPublisher publishes derived events; *publisher.Publisher is one.
@@ -60,10 +61,15 @@ func NewInventory(d InventoryDeps) *Inventory {
 // Consumer implements Handler.
 func (h *Inventory) Consumer() string { return ConsumerInventory }
 
+// RecordsInEffect implements InEffectRecorder: the observation script records the event on the
+// product's timeline and finds it there when the event comes again.
+func (h *Inventory) RecordsInEffect() bool { return true }
+
 // Handle records the event's observations of stock, then publishes every pending alert of the
 // event (also one a failed earlier attempt left) and marks it published. A store or publish
 // failure is transient: the retry finds the pending alert and publishes it under the same
-// event_id, which consumers deduplicate.
+// event_id, which consumers deduplicate. An event all of whose observations were recorded
+// before, with no alert left pending, is ErrDuplicate.
 func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
 	obs, err := inventoryObservations(ev)
 	if err != nil {
@@ -71,10 +77,11 @@ func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
 	}
 	log := h.log.With("event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID, "consumer", ConsumerInventory)
 	var alerts []*inventory.Alert
+	duplicates, claimed := 0, 0
 	for _, o := range obs {
 		res, err := h.store.Observe(ctx, o)
 		if err != nil {
-			return fmt.Errorf("%s: %w", ev.Type, err)
+			return storeError(ev, err)
 		}
 		switch res.Outcome {
 		case inventory.TooLate:
@@ -84,10 +91,14 @@ func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
 			log.InfoContext(ctx, "order item ignored: no product.created or product.updated of the product seen yet, so no threshold",
 				"product_id", o.ProductID, "inventory_quantity", o.Quantity)
 		case inventory.Duplicate:
+			duplicates++
 			log.DebugContext(ctx, "stock observation already recorded", "product_id", o.ProductID)
 		}
 		if res.Alert != nil {
 			alerts = append(alerts, res.Alert)
+		}
+		if res.Claimed {
+			claimed++
 		}
 	}
 	// Every alert is tried, so one failure does not hold back another product's alert. The
@@ -112,6 +123,14 @@ func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
 	if len(permanent) > 0 {
 		return Permanent(errors.Join(permanent...))
 	}
+	if claimed > 0 {
+		// Another delivery of this event is publishing its alert: this one comes back later
+		// and finds it published, or publishes it if that delivery failed.
+		return Later(fmt.Errorf("%s: %d low-stock alert(s) of the event are being published by another delivery of it", ev.Type, claimed))
+	}
+	if len(obs) > 0 && duplicates == len(obs) && len(alerts) == 0 {
+		return ErrDuplicate
+	}
 	return nil
 }
 
@@ -133,6 +152,10 @@ func (h *Inventory) publish(ctx context.Context, log *slog.Logger, ev *registry.
 		},
 	})
 	if err != nil {
+		if rerr := h.store.ReleaseClaim(pctx, a); rerr != nil {
+			log.WarnContext(ctx, "could not release the claim on a low-stock alert whose publish failed; its retry waits for the claim to end",
+				"alert_event_id", a.EventID, "product_id", a.ProductID, "error", rerr.Error())
+		}
 		err = fmt.Errorf("publish product.inventory_low %s for product %s: %w", a.EventID, a.ProductID, err)
 		if errors.Is(err, registry.ErrInvalid) {
 			// The registry rejected the derived event: no retry can change that.

@@ -3,10 +3,16 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/eventworker/eventworker/cache"
+	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/tenants"
 )
 
@@ -18,19 +24,33 @@ type recTenants struct {
 	profiles  []tenants.Profile
 	suspended []bool
 	at        []time.Time
+	marks     []idempotency.Mark
+	res       tenants.Result
 	err       error
 }
 
-func (r *recTenants) SaveProfile(_ context.Context, p tenants.Profile, at time.Time) (bool, error) {
-	r.profiles = append(r.profiles, p)
-	r.at = append(r.at, at)
-	return true, r.err
+func (r *recTenants) result() (tenants.Result, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.res == 0 {
+		return tenants.Stored, nil
+	}
+	return r.res, nil
 }
 
-func (r *recTenants) SetSuspended(_ context.Context, _ string, s bool, at time.Time) (bool, error) {
+func (r *recTenants) SaveProfile(_ context.Context, m idempotency.Mark, p tenants.Profile, at time.Time) (tenants.Result, error) {
+	r.profiles = append(r.profiles, p)
+	r.at = append(r.at, at)
+	r.marks = append(r.marks, m)
+	return r.result()
+}
+
+func (r *recTenants) SetSuspended(_ context.Context, m idempotency.Mark, _ string, s bool, at time.Time) (tenants.Result, error) {
 	r.suspended = append(r.suspended, s)
 	r.at = append(r.at, at)
-	return true, r.err
+	r.marks = append(r.marks, m)
+	return r.result()
 }
 
 func TestTenantsHandler(t *testing.T) {
@@ -64,6 +84,11 @@ func TestTenantsHandler(t *testing.T) {
 					t.Errorf("stored at %s, want the event's occurred_at %s", at, ev.OccurredAt)
 				}
 			}
+			for _, m := range rec.marks {
+				if m != (idempotency.Mark{Consumer: ConsumerTenants, EventID: ev.ID}) {
+					t.Errorf("mark = %+v, want the tenants consumer and event %s", m, ev.ID)
+				}
+			}
 		})
 	}
 	// The registry already refuses a data.tenant_id that differs from the envelope's; the
@@ -73,30 +98,59 @@ func TestTenantsHandler(t *testing.T) {
 	if err := NewTenants(&recTenants{}).Handle(context.Background(), ev); !IsPermanent(err) {
 		t.Errorf("mismatched tenant: %v, want a permanent error", err)
 	}
-	rec := &recTenants{err: errors.New("redis down")}
-	if err := NewTenants(rec).Handle(context.Background(), event(t, "tenant.reactivated", 1, `{"tenant_id":"acme"}`)); err == nil || IsPermanent(err) {
-		t.Errorf("store error: %v, want transient", err)
+	reactivated := event(t, "tenant.reactivated", 1, `{"tenant_id":"acme"}`)
+	for _, tc := range []struct {
+		name  string
+		rec   *recTenants
+		check func(error) bool
+		want  string
+	}{
+		{"store error", &recTenants{err: errors.New("ERR wrong kind of value")}, func(err error) bool { return err != nil && !IsPermanent(err) && !IsUnavailable(err) }, "transient"},
+		{"redis down", &recTenants{err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, IsUnavailable, "unavailable"},
+		{"record found", &recTenants{res: tenants.Duplicate}, func(err error) bool { return errors.Is(err, ErrDuplicate) }, "ErrDuplicate"},
+		{"older", &recTenants{res: tenants.Older}, func(err error) bool { return err == nil }, "nil"},
+	} {
+		if err := NewTenants(tc.rec).Handle(context.Background(), reactivated); !tc.check(err) {
+			t.Errorf("%s: Handle = %v, want %s", tc.name, err, tc.want)
+		}
+	}
+	if !RecordsInEffect(NewTenants(&recTenants{})) {
+		t.Error("the tenants handler must record its events in its effects")
 	}
 }
 
 type recCache struct {
 	calls []string
+	onces []cache.Once
+	out   cache.Outcome
 	err   error
 }
 
-func (r *recCache) RefreshProduct(_ context.Context, t, p string, v int64, js []byte) (bool, error) {
+func (r *recCache) result(once cache.Once) (cache.Outcome, error) {
+	r.onces = append(r.onces, once)
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.out == 0 {
+		return cache.Written, nil
+	}
+	return r.out, nil
+}
+
+func (r *recCache) RefreshProduct(_ context.Context, once cache.Once, t, p string, v int64, js []byte) (cache.Outcome, error) {
 	r.calls = append(r.calls, "refresh "+t+" "+p+" v"+itoa(v)+" "+string(js))
-	return true, r.err
+	return r.result(once)
 }
 
-func (r *recCache) DropUser(_ context.Context, t, u string) error {
+func (r *recCache) DropUser(_ context.Context, once cache.Once, t, u string) (cache.Outcome, error) {
 	r.calls = append(r.calls, "drop "+t+" "+u)
-	return r.err
+	return r.result(once)
 }
 
-func (r *recCache) PurgeTenant(_ context.Context, t string) (int64, error) {
+func (r *recCache) PurgeTenant(_ context.Context, once cache.Once, t string) (int64, cache.Outcome, error) {
 	r.calls = append(r.calls, "purge "+t)
-	return 0, r.err
+	out, err := r.result(once)
+	return 0, out, err
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
@@ -115,29 +169,46 @@ func TestCacheHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
 			rec := &recCache{}
-			if err := NewCache(rec).Handle(context.Background(), event(t, tt.typ, 1, tt.data)); err != nil {
+			ev := event(t, tt.typ, 1, tt.data)
+			if err := NewCache(rec).Handle(context.Background(), ev); err != nil {
 				t.Fatal(err)
 			}
 			if len(rec.calls) != 1 || rec.calls[0] != tt.want {
 				t.Errorf("calls = %q, want %q", rec.calls, tt.want)
 			}
+			if len(rec.onces) != 1 || rec.onces[0] != (cache.Once{Consumer: ConsumerCache, EventID: ev.ID}) {
+				t.Errorf("once = %+v, want the cache consumer and event %s", rec.onces, ev.ID)
+			}
+			// The record was there: the write changed nothing, and the event is a duplicate.
+			if err := NewCache(&recCache{out: cache.Duplicate}).Handle(context.Background(), ev); !errors.Is(err, ErrDuplicate) {
+				t.Errorf("record found: Handle = %v, want ErrDuplicate", err)
+			}
 		})
 	}
-	rec := &recCache{err: errors.New("redis down")}
-	if err := NewCache(rec).Handle(context.Background(), event(t, "user.updated", 1, `{"user_id":"u-1"}`)); err == nil || IsPermanent(err) {
+	updated := event(t, "user.updated", 1, `{"user_id":"u-1"}`)
+	rec := &recCache{err: errors.New("ERR wrong kind of value")}
+	if err := NewCache(rec).Handle(context.Background(), updated); err == nil || IsPermanent(err) || IsUnavailable(err) {
 		t.Errorf("invalidation error: %v, want a transient error so the event is not acknowledged", err)
+	}
+	rec = &recCache{err: fmt.Errorf("drop user: %w", io.EOF)}
+	if err := NewCache(rec).Handle(context.Background(), updated); !IsUnavailable(err) {
+		t.Errorf("Redis gone: %v, want Unavailable, so the outage spends no attempt", err)
+	}
+	if !RecordsInEffect(NewCache(&recCache{})) {
+		t.Error("the cache handler must record its events in its effects")
 	}
 }
 
 type recCounter struct {
 	incr []map[string]int64
 	ids  []string
+	seen bool
 }
 
 func (r *recCounter) Count(_ context.Context, _, id string, _ time.Time, incr map[string]int64) (bool, error) {
 	r.incr = append(r.incr, incr)
 	r.ids = append(r.ids, id)
-	return true, nil
+	return !r.seen, nil
 }
 
 func TestAnalyticsHandler(t *testing.T) {
@@ -168,6 +239,9 @@ func TestAnalyticsHandler(t *testing.T) {
 				if rec.incr[0][k] != v {
 					t.Errorf("%s = %d, want %d", k, rec.incr[0][k], v)
 				}
+			}
+			if err := NewAnalytics(&recCounter{seen: true}).Handle(context.Background(), ev); !errors.Is(err, ErrDuplicate) {
+				t.Errorf("counted before: Handle = %v, want ErrDuplicate", err)
 			}
 		})
 	}

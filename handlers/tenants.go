@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/tenants"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -12,10 +13,11 @@ import (
 // ConsumerTenants is the tenants consumer of registry.yaml.
 const ConsumerTenants = "tenants"
 
-// TenantWriter keeps tenant profiles and suspension flags, ordered by the events' times.
+// TenantWriter keeps tenant profiles and suspension flags, ordered by the events' times, each
+// write at most once per event given its Mark; *tenants.Store is one.
 type TenantWriter interface {
-	SaveProfile(ctx context.Context, p tenants.Profile, occurredAt time.Time) (bool, error)
-	SetSuspended(ctx context.Context, tenantID string, suspended bool, occurredAt time.Time) (bool, error)
+	SaveProfile(ctx context.Context, m idempotency.Mark, p tenants.Profile, occurredAt time.Time) (tenants.Result, error)
+	SetSuspended(ctx context.Context, m idempotency.Mark, tenantID string, suspended bool, occurredAt time.Time) (tenants.Result, error)
 }
 
 // Tenants keeps each tenant's profile (tenant.provisioned) and suspension flag
@@ -30,16 +32,24 @@ func NewTenants(store TenantWriter) *Tenants { return &Tenants{store: store} }
 // Consumer implements Handler.
 func (h *Tenants) Consumer() string { return ConsumerTenants }
 
-// Handle stores the profile or flag unless a later event already did: redelivered or reordered
-// events never bring back an old profile or undo a later suspension or reactivation.
+// RecordsInEffect implements InEffectRecorder: every write records the event in its script.
+func (h *Tenants) RecordsInEffect() bool { return true }
+
+// Handle stores the profile or flag unless a later event already did, once per event:
+// redelivered or reordered events never bring back an old profile or undo a later suspension
+// or reactivation.
 func (h *Tenants) Handle(ctx context.Context, ev *registry.Event) error {
-	var err error
+	m := idempotency.Mark{Consumer: ConsumerTenants, EventID: ev.ID}
+	var (
+		res tenants.Result
+		err error
+	)
 	switch p := ev.Payload.(type) {
 	case *registry.TenantProvisioned:
 		if err := sameTenant(ev, p.TenantID); err != nil {
 			return err
 		}
-		_, err = h.store.SaveProfile(ctx, tenants.Profile{
+		res, err = h.store.SaveProfile(ctx, m, tenants.Profile{
 			TenantID: p.TenantID, Name: p.Name, OwnerEmail: p.OwnerEmail, SupportEmail: p.SupportEmail,
 			Locale: p.Locale, Plan: p.Plan, Timezone: p.Timezone,
 		}, ev.OccurredAt)
@@ -47,17 +57,20 @@ func (h *Tenants) Handle(ctx context.Context, ev *registry.Event) error {
 		if err := sameTenant(ev, p.TenantID); err != nil {
 			return err
 		}
-		_, err = h.store.SetSuspended(ctx, p.TenantID, true, ev.OccurredAt)
+		res, err = h.store.SetSuspended(ctx, m, p.TenantID, true, ev.OccurredAt)
 	case *registry.TenantReactivated:
 		if err := sameTenant(ev, p.TenantID); err != nil {
 			return err
 		}
-		_, err = h.store.SetSuspended(ctx, p.TenantID, false, ev.OccurredAt)
+		res, err = h.store.SetSuspended(ctx, m, p.TenantID, false, ev.OccurredAt)
 	default:
 		return Permanent(fmt.Errorf("%s v%d: the tenants consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
 	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", ev.Type, err)
+	switch {
+	case err != nil:
+		return storeError(ev, err)
+	case res == tenants.Duplicate:
+		return ErrDuplicate
 	}
 	return nil
 }

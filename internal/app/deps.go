@@ -33,7 +33,7 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 	if err != nil {
 		return handlers.Deps{}, nil, err
 	}
-	shared, err := cache.New(rdb, cache.Config{Prefix: cfg.CachePrefix, TTL: cfg.CacheTTL, Metrics: cache.NewMetrics(reg)})
+	shared, err := cache.New(rdb, cache.Config{Prefix: cfg.CachePrefix, TTL: cfg.CacheTTL, RecordTTL: cfg.IdempotencyTTL, Metrics: cache.NewMetrics(reg)})
 	if err != nil {
 		return handlers.Deps{}, nil, err
 	}
@@ -49,7 +49,7 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 		log.Warn("emails are not sent: EVENTWORKER_MAIL_URL is log://; set smtp:// or smtps:// to send them")
 	}
 	return handlers.Deps{
-		Logger: log, Tenants: tenants.New(rdb, cfg.CachePrefix),
+		Logger: log, Tenants: tenants.NewWithOptions(rdb, cfg.CachePrefix, tenants.Options{RecordTTL: cfg.IdempotencyTTL}),
 		MailFrom: from, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
 		Cache: shared, Analytics: analytics.New(rdb, cfg.CachePrefix),
 		Inventory: inventory.New(rdb, cfg.CachePrefix), Publisher: derived,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 )
 
 // Lease is the right, given by Begin, to run the handler of one event for one consumer. Call
@@ -33,6 +34,25 @@ func (l *Lease) Complete(ctx context.Context) error {
 	l.finished.Store(true)
 	return nil
 }
+
+// Renew gives the lease the store's lease TTL again, from now. It reports false, with no
+// error, when the record no longer holds this lease's token: the lease expired and was taken
+// elsewhere, or the event was completed. The worker renews a lease while its handler runs, so
+// that a short TTL frees the events of a killed worker quickly and yet never runs out under a
+// live handler.
+func (l *Lease) Renew(ctx context.Context) (bool, error) {
+	if l.finished.Load() {
+		return false, ErrLeaseFinished
+	}
+	n, err := renewScript.Run(ctx, l.store.rdb, []string{l.key}, l.token, l.store.leaseTTL.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("renew %s: %w", l.key, err)
+	}
+	return n == 1, nil
+}
+
+// TTL is the lease TTL the lease was taken, and is renewed, with.
+func (l *Lease) TTL() time.Duration { return l.store.leaseTTL }
 
 // Release deletes the lease so the next delivery may run the handler, after a failed attempt.
 // It deletes the record only while it still holds this lease's token: a lease that expired and

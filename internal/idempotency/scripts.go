@@ -42,3 +42,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 `)
+
+// renewScript: KEYS[1] record; ARGV[1] our token, ARGV[2] lease TTL in ms. Compare-and-expire:
+// only our own lease is extended.
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+	return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`)

@@ -29,7 +29,9 @@
 // The caller publishes each pending alert that Observe returns and then calls MarkPublished.
 // Until then, every redelivery of the source event returns the alert again, under the same
 // event_id, so an alert whose publish failed or crashed is published on the retry and
-// consumers deduplicate any copy.
+// consumers deduplicate any copy. A returned alert is claimed for a while (ClaimTTL, or until
+// ReleaseClaim after a failed publish): another delivery of the same event meanwhile is told
+// Claimed and retries later, so concurrent deliveries do not publish the alert twice.
 //
 // # Limits
 //
@@ -50,6 +52,7 @@
 //	B:timeline      sorted set, score 0, members the order keys (ZRANGEBYLEX order)
 //	B:observations  hash, order key -> observation JSON (quantity, threshold, name, sku, at)
 //	B:pending       hash, alert event_id -> the alert's low observation JSON
+//	B:claims        hash, alert event_id -> end of the claim on it, Redis time in ms
 //	B:product       hash: name, sku, threshold and version of the latest product event; the
 //	                floor and floor_state once the timeline was trimmed
 package inventory

@@ -72,8 +72,12 @@ func (o Outcome) String() string {
 type Result struct {
 	Outcome Outcome
 	// Alert is the pending product.inventory_low of this source event and product, or nil. It
-	// is returned by every Observe of the same event until MarkPublished.
+	// is returned, claimed, by the Observes of the same event until MarkPublished.
 	Alert *Alert
+	// Claimed is true when the event has a pending alert for the product that another delivery
+	// of the event claimed and may be publishing now: Alert is nil, and the caller should try
+	// again later.
+	Claimed bool
 }
 
 // Alert is a pending product.inventory_low: the data of the low observation that ended a fall.

@@ -18,10 +18,15 @@ const (
 
 // observeScript records one observation; see the package documentation for the algorithm.
 //
-// KEYS: 1 timeline (zset), 2 observations (hash), 3 pending (hash), 4 product (hash).
+// KEYS: 1 timeline (zset), 2 observations (hash), 3 pending (hash), 4 product (hash), 5 claims
+// (hash).
 // ARGV: 1 order key, 2 alert event_id, 3 kind, 4 quantity, 5 threshold, 6 name, 7 sku,
-// 8 version, 9 max observations, 10 TTL in ms. Threshold, name and sku are empty for an item.
-// Reply: {outcome, pending alert JSON of ARGV[2] or nil}.
+// 8 version, 9 max observations, 10 TTL in ms, 11 claim TTL in ms. Threshold, name and sku are
+// empty for an item.
+// Reply: {outcome, pending alert JSON of ARGV[2] or nil, 1 when that alert is claimed by
+// another delivery (and not returned) else 0}. A pending alert is returned with a claim on it
+// until Redis's clock passes the claim's end: another delivery of the same event meanwhile
+// does not get it, so concurrent deliveries do not publish it twice.
 //
 // Redis runs Lua with the server's collation locale, so string comparison with < could differ
 // from ZRANGEBYLEX's byte order; cmp compares bytes. Quantities are compared as decimal
@@ -118,9 +123,29 @@ else
 	end
 end
 if outcome ~= 'unknown' then
-	for i = 1, 4 do
+	for i = 1, 5 do
 		redis.call('PEXPIRE', KEYS[i], ARGV[10])
 	end
 end
-return {outcome, redis.call('HGET', KEYS[3], id)}
+local alert = redis.call('HGET', KEYS[3], id)
+if not alert then
+	return {outcome, false, 0}
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local claim = tonumber(redis.call('HGET', KEYS[5], id) or '0')
+if claim > now then
+	return {outcome, false, 1}
+end
+redis.call('HSET', KEYS[5], id, tostring(now + tonumber(ARGV[11])))
+redis.call('PEXPIRE', KEYS[5], ARGV[10])
+return {outcome, alert, 0}
+`)
+
+// publishedScript forgets a published alert and its claim. KEYS: 1 pending, 2 claims;
+// ARGV[1] alert event_id.
+var publishedScript = redis.NewScript(`
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
 `)

@@ -312,10 +312,19 @@ func TestPendingAlertReturnedUntilMarked(t *testing.T) {
 	if err != nil || first.Outcome != Recorded || first.Alert == nil {
 		t.Fatalf("first observe: %+v, %v", first, err)
 	}
-	// The publish failed; the retry finds the same alert.
+	// While the first delivery holds its claim, another delivery of the event is told so and
+	// does not get the alert.
+	busy, err := s.Observe(ctx, fall)
+	if err != nil || busy.Outcome != Duplicate || busy.Alert != nil || !busy.Claimed {
+		t.Fatalf("concurrent delivery: %+v, %v; want duplicate, claimed, no alert", busy, err)
+	}
+	// The publish failed and the claim was released; the retry finds the same alert.
 	for range 2 {
+		if err := s.ReleaseClaim(ctx, first.Alert); err != nil {
+			t.Fatal(err)
+		}
 		again, err := s.Observe(ctx, fall)
-		if err != nil || again.Outcome != Duplicate || again.Alert == nil || *again.Alert != *first.Alert {
+		if err != nil || again.Outcome != Duplicate || again.Alert == nil || *again.Alert != *first.Alert || again.Claimed {
 			t.Fatalf("retry: %+v, %v; want the pending alert %+v", again, err, first.Alert)
 		}
 	}
@@ -571,8 +580,30 @@ func TestPendingAlertOutlivesTrimming(t *testing.T) {
 	}
 	// Newer events push the unpublished fall out of the timeline before its retry comes.
 	feed(t, s, "p1", []step{prod("e3", 3, 3, 2, 5), prod("e4", 4, 4, 1, 5)})
+	if err := s.ReleaseClaim(ctx, first.Alert); err != nil {
+		t.Fatal(err)
+	}
 	retry, err := s.Observe(ctx, fall)
 	if err != nil || retry.Outcome != TooLate || retry.Alert == nil || *retry.Alert != *first.Alert {
 		t.Errorf("retry after trimming: %+v, %v; want too late with the pending alert", retry, err)
+	}
+}
+
+// TestClaimEnds: a delivery that got an alert and died (no MarkPublished, no ReleaseClaim)
+// keeps it from the others only until its claim ends.
+func TestClaimEnds(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newStore(t, Options{ClaimTTL: 300 * time.Millisecond})
+	feed(t, s, "p1", []step{prod("e1", 1, 1, 10, 5)})
+	fall := prod("e2", 2, 2, 3, 5).obs("p1")
+	if first, err := s.Observe(ctx, fall); err != nil || first.Alert == nil {
+		t.Fatalf("fall: %+v, %v", first, err)
+	}
+	if busy, err := s.Observe(ctx, fall); err != nil || !busy.Claimed || busy.Alert != nil {
+		t.Fatalf("within the claim: %+v, %v; want claimed", busy, err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if later, err := s.Observe(ctx, fall); err != nil || later.Claimed || later.Alert == nil {
+		t.Fatalf("after the claim: %+v, %v; want the alert", later, err)
 	}
 }

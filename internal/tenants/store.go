@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/eventworker/eventworker/internal/idempotency"
 )
 
 // keyspace follows the prefix: the worker's own namespace, never "tenant:".
@@ -24,45 +26,101 @@ type Store struct {
 	rdb       redis.UniversalClient
 	prefix    string
 	localeTTL time.Duration
+	records   idempotency.Records
 }
 
-// New returns a Store keyed under prefix + "eventworker:tenant:".
-func New(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, prefix: prefix, localeTTL: DefaultLocaleTTL}
+// Options tunes a Store; zero fields take the defaults.
+type Options struct {
+	// RecordTTL is how long the idempotency record of a write given a Mark is kept
+	// (DefaultRecordTTL by default).
+	RecordTTL time.Duration
 }
+
+// DefaultRecordTTL is the default of Options.RecordTTL: the worker's default dedupe window.
+const DefaultRecordTTL = 7 * 24 * time.Hour
+
+// New returns a Store with the default options, keyed under prefix + "eventworker:tenant:".
+func New(rdb redis.UniversalClient, prefix string) *Store {
+	return NewWithOptions(rdb, prefix, Options{})
+}
+
+// NewWithOptions returns a Store keyed under prefix + "eventworker:tenant:".
+func NewWithOptions(rdb redis.UniversalClient, prefix string, o Options) *Store {
+	if o.RecordTTL < time.Millisecond {
+		o.RecordTTL = DefaultRecordTTL
+	}
+	return &Store{rdb: rdb, prefix: prefix, localeTTL: DefaultLocaleTTL, records: idempotency.NewRecords(prefix, o.RecordTTL)}
+}
+
+// Result is what a write did.
+type Result int
+
+// Results of SaveProfile and SetSuspended.
+const (
+	// Stored: the write was applied.
+	Stored Result = iota + 1
+	// Older: a later event's write is stored, so this one was not applied; the event is
+	// handled all the same.
+	Older
+	// Duplicate: the event's record was found; it was handled before and nothing changed.
+	Duplicate
+)
 
 // SaveProfile stores p as the tenant's profile unless a profile from a later event is already
-// stored. It reports whether p was written. The suspension flag is not touched.
-func (s *Store) SaveProfile(ctx context.Context, p Profile, occurredAt time.Time) (bool, error) {
+// stored. The suspension flag is not touched. Given a Mark, the write looks for the event's
+// record and writes it in the same script (see idempotency.Records): a redelivered event
+// changes nothing and gets Duplicate.
+func (s *Store) SaveProfile(ctx context.Context, m idempotency.Mark, p Profile, occurredAt time.Time) (Result, error) {
 	if p.TenantID == "" {
-		return false, fmt.Errorf("save tenant profile: %w", ErrInvalidID)
+		return 0, fmt.Errorf("save tenant profile: %w", ErrInvalidID)
 	}
-	key := s.tenantKey(p.TenantID)
+	keys, ttl, err := s.scriptKeys(m, p.TenantID)
+	if err != nil {
+		return 0, fmt.Errorf("save profile of tenant %s: %w", p.TenantID, err)
+	}
 	// Absent optional fields are written empty, so a newer profile clears what it no longer has.
-	res, err := saveProfileScript.Run(ctx, s.rdb, []string{key}, stamp(occurredAt),
+	res, err := saveProfileScript.Run(ctx, s.rdb, keys, stamp(occurredAt), ttl,
 		fName, p.Name, fOwnerEmail, p.OwnerEmail, fSupportEmail, p.SupportEmail,
 		fLocale, p.Locale, fPlan, p.Plan, fTimezone, p.Timezone).Int()
 	if err != nil {
-		return false, fmt.Errorf("save profile of tenant %s: %w", p.TenantID, err)
+		return 0, fmt.Errorf("save profile of tenant %s: %w", p.TenantID, err)
 	}
-	return applied(res)
+	return result(res)
 }
 
 // SetSuspended sets or clears the tenant's suspension flag unless a later suspension or
-// reactivation is already stored. It reports whether the flag was written.
-func (s *Store) SetSuspended(ctx context.Context, tenantID string, suspended bool, occurredAt time.Time) (bool, error) {
+// reactivation is already stored. A Mark works as for SaveProfile: without one, a suspension
+// and a reactivation of the same instant would let a redelivery flip the flag back.
+func (s *Store) SetSuspended(ctx context.Context, m idempotency.Mark, tenantID string, suspended bool, occurredAt time.Time) (Result, error) {
 	if tenantID == "" {
-		return false, fmt.Errorf("set suspension: %w", ErrInvalidID)
+		return 0, fmt.Errorf("set suspension: %w", ErrInvalidID)
 	}
 	flag := "0"
 	if suspended {
 		flag = "1"
 	}
-	res, err := setSuspendedScript.Run(ctx, s.rdb, []string{s.tenantKey(tenantID)}, stamp(occurredAt), flag).Int()
+	keys, ttl, err := s.scriptKeys(m, tenantID)
 	if err != nil {
-		return false, fmt.Errorf("set suspension of tenant %s: %w", tenantID, err)
+		return 0, fmt.Errorf("set suspension of tenant %s: %w", tenantID, err)
 	}
-	return applied(res)
+	res, err := setSuspendedScript.Run(ctx, s.rdb, keys, stamp(occurredAt), ttl, flag).Int()
+	if err != nil {
+		return 0, fmt.Errorf("set suspension of tenant %s: %w", tenantID, err)
+	}
+	return result(res)
+}
+
+// scriptKeys are a write script's KEYS and its record TTL argument ("0": no record).
+func (s *Store) scriptKeys(m idempotency.Mark, tenantID string) ([]string, int64, error) {
+	key := s.tenantKey(tenantID)
+	if m.IsZero() {
+		return []string{key}, 0, nil
+	}
+	rk, err := s.records.Key(m, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	return []string{key, rk}, s.records.TTLMillis(), nil
 }
 
 // Get returns the tenant's record. hasProfile is false until a tenant.provisioned was stored;
@@ -144,13 +202,15 @@ func (s *Store) localeKey(tenantID, userID string) string {
 	return s.prefix + localeKeyspace + strconv.Itoa(len(tenantID)) + ":" + tenantID + ":" + userID
 }
 
-func applied(res int) (bool, error) {
+func result(res int) (Result, error) {
 	switch res {
-	case 0:
-		return false, nil
-	case 1:
-		return true, nil
+	case replyOlder:
+		return Older, nil
+	case replyStored:
+		return Stored, nil
+	case replyDuplicate:
+		return Duplicate, nil
 	default:
-		return false, fmt.Errorf("reply %d: %w", res, ErrUnexpectedReply)
+		return 0, fmt.Errorf("reply %d: %w", res, ErrUnexpectedReply)
 	}
 }

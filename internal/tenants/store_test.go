@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"context"
+	"github.com/eventworker/eventworker/internal/idempotency"
 	"testing"
 	"time"
 
@@ -50,11 +51,11 @@ func TestProfileOrdering(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _, _ := newStore(t)
 			for i, w := range tt.writes {
-				ok, err := s.SaveProfile(ctx, Profile{TenantID: "shop-1", Name: w.name, OwnerEmail: "o@example.com"}, w.at)
+				ok, err := s.SaveProfile(ctx, idempotency.Mark{}, Profile{TenantID: "shop-1", Name: w.name, OwnerEmail: "o@example.com"}, w.at)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ok != tt.applied[i] {
+				if (ok == Stored) != tt.applied[i] {
 					t.Errorf("write %d applied = %v, want %v", i, ok, tt.applied[i])
 				}
 			}
@@ -72,10 +73,10 @@ func TestProfileOrdering(t *testing.T) {
 func TestNewerProfileClearsDroppedFields(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newStore(t)
-	if _, err := s.SaveProfile(ctx, Profile{TenantID: "t", Name: "A", SupportEmail: "help@a.example", Locale: "de", Timezone: "Europe/Berlin"}, t0); err != nil {
+	if _, err := s.SaveProfile(ctx, idempotency.Mark{}, Profile{TenantID: "t", Name: "A", SupportEmail: "help@a.example", Locale: "de", Timezone: "Europe/Berlin"}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SaveProfile(ctx, Profile{TenantID: "t", Name: "B"}, t0.Add(time.Minute)); err != nil {
+	if _, err := s.SaveProfile(ctx, idempotency.Mark{}, Profile{TenantID: "t", Name: "B"}, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	p, _, err := s.Get(ctx, "t")
@@ -110,7 +111,7 @@ func TestSuspension(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _, _ := newStore(t)
 			for _, o := range tt.ops {
-				if _, err := s.SetSuspended(ctx, "shop", o.suspend, o.at); err != nil {
+				if _, err := s.SetSuspended(ctx, idempotency.Mark{}, "shop", o.suspend, o.at); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -131,10 +132,10 @@ func TestSuspension(t *testing.T) {
 func TestProfileKeepsSuspension(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newStore(t)
-	if _, err := s.SetSuspended(ctx, "shop", true, t0); err != nil {
+	if _, err := s.SetSuspended(ctx, idempotency.Mark{}, "shop", true, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SaveProfile(ctx, Profile{TenantID: "shop", Name: "Shop"}, t0.Add(time.Hour)); err != nil {
+	if _, err := s.SaveProfile(ctx, idempotency.Mark{}, Profile{TenantID: "shop", Name: "Shop"}, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	p, has, err := s.Get(ctx, "shop")
@@ -146,7 +147,7 @@ func TestProfileKeepsSuspension(t *testing.T) {
 func TestKeysStayOutOfTheCacheNamespace(t *testing.T) {
 	ctx := context.Background()
 	s, rdb, prefix := newStore(t)
-	if _, err := s.SaveProfile(ctx, Profile{TenantID: "shop", Name: "Shop"}, t0); err != nil {
+	if _, err := s.SaveProfile(ctx, idempotency.Mark{}, Profile{TenantID: "shop", Name: "Shop"}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetUserLocale(ctx, "shop", "u1", "de"); err != nil {
@@ -191,10 +192,10 @@ func TestRedisDown(t *testing.T) {
 	if _, _, err := s.Get(ctx, "t"); err == nil {
 		t.Error("Get with Redis down: want an error, a missing suspension flag must not read as false")
 	}
-	if _, err := s.SetSuspended(ctx, "t", true, t0); err == nil {
+	if _, err := s.SetSuspended(ctx, idempotency.Mark{}, "t", true, t0); err == nil {
 		t.Error("SetSuspended with Redis down: want an error")
 	}
-	if _, err := s.SaveProfile(ctx, Profile{}, t0); err == nil {
+	if _, err := s.SaveProfile(ctx, idempotency.Mark{}, Profile{}, t0); err == nil {
 		t.Error("SaveProfile without a tenant: want an error")
 	}
 }
@@ -202,7 +203,7 @@ func TestRedisDown(t *testing.T) {
 func TestRecipient(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newStore(t)
-	if _, err := s.SaveProfile(ctx, Profile{TenantID: "shop", Name: "Shop", Locale: "de"}, t0); err != nil {
+	if _, err := s.SaveProfile(ctx, idempotency.Mark{}, Profile{TenantID: "shop", Name: "Shop", Locale: "de"}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetUserLocale(ctx, "shop", "u1", "en-GB"); err != nil {
@@ -225,6 +226,39 @@ func TestRecipient(t *testing.T) {
 		want, wantHas, _ := s.Get(ctx, tt.tenant)
 		if p != want || has != tt.has || has != wantHas || locale != tt.locale {
 			t.Errorf("Recipient(%s, %s) = %+v, %v, %q; want Get's %+v, %v and %q", tt.tenant, tt.user, p, has, locale, want, wantHas, tt.locale)
+		}
+	}
+}
+
+// TestWritesWithAMarkHappenOnce: given the event's Mark, a redelivery changes nothing, even
+// where ordering by occurred_at cannot tell (a suspension and a reactivation of one instant).
+func TestWritesWithAMarkHappenOnce(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newStore(t)
+	suspend := idempotency.Mark{Consumer: "tenants", EventID: "e-suspend"}
+	reactivate := idempotency.Mark{Consumer: "tenants", EventID: "e-reactivate"}
+	for i, step := range []struct {
+		m         idempotency.Mark
+		suspended bool
+		want      Result
+	}{
+		{suspend, true, Stored},
+		{reactivate, false, Stored},
+		{suspend, true, Duplicate}, // without the record, this would suspend the tenant again
+	} {
+		got, err := s.SetSuspended(ctx, step.m, "shop", step.suspended, t0)
+		if err != nil || got != step.want {
+			t.Fatalf("step %d: SetSuspended = %v, %v; want %v", i, got, err, step.want)
+		}
+	}
+	if p, _, err := s.Get(ctx, "shop"); err != nil || p.Suspended {
+		t.Errorf("suspended = %v, %v; want false", p.Suspended, err)
+	}
+	provisioned := idempotency.Mark{Consumer: "tenants", EventID: "e-provisioned"}
+	for i, want := range []Result{Stored, Duplicate} {
+		got, err := s.SaveProfile(ctx, provisioned, Profile{TenantID: "shop", Name: "Shop"}, t0)
+		if err != nil || got != want {
+			t.Fatalf("SaveProfile %d = %v, %v; want %v", i, got, err, want)
 		}
 	}
 }

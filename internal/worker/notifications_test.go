@@ -165,7 +165,7 @@ func (n *notifEnv) saveProfile(tenantID, name string) tenants.Profile {
 		TenantID: tenantID, Name: name, OwnerEmail: "owner@" + tenantID + ".example",
 		SupportEmail: "help@" + tenantID + ".example", Locale: "en", Plan: "growth",
 	}
-	if ok, err := n.tenants.SaveProfile(context.Background(), p, time.Now()); err != nil || !ok {
+	if ok, err := n.tenants.SaveProfile(context.Background(), idempotency.Mark{}, p, time.Now()); err != nil || ok != tenants.Stored {
 		n.t.Fatalf("SaveProfile(%s) = %v, %v", tenantID, ok, err)
 	}
 	return p
@@ -708,7 +708,7 @@ func TestNotificationSuspendedTenantIsSuppressed(t *testing.T) {
 	n := newNotifEnv(t, nil)
 	const tenant = "frozen"
 	n.saveProfile(tenant, "Frozen Shop")
-	if ok, err := n.tenants.SetSuspended(context.Background(), tenant, true, time.Now()); err != nil || !ok {
+	if ok, err := n.tenants.SetSuspended(context.Background(), idempotency.Mark{}, tenant, true, time.Now()); err != nil || ok != tenants.Stored {
 		t.Fatalf("SetSuspended = %v, %v", ok, err)
 	}
 	n.start()

@@ -49,6 +49,8 @@ type pipeline struct {
 	gate     *gate
 	// handles holds the event types registry.yaml maps to this consumer.
 	handles map[string]bool
+	// inEffect is true for a handler whose effects record their events (handlers.InEffectRecorder).
+	inEffect bool
 	// kept holds the consumer's metric children once looked up.
 	kept keptMetrics
 }
@@ -98,34 +100,55 @@ func (p *pipeline) handle(msg *message.Message) error {
 		p.m.EventsReceived.WithLabelValues(p.consumer, ev.Type, strconv.Itoa(ev.Version)).Inc()
 	}
 
-	state, lease, err := p.dedupe.Begin(ctx, p.consumer, ev.ID)
-	switch {
-	case err != nil:
-		// Redis is down: no effect without its record. Retry later without spending an attempt.
-		ml.logger().Warn("idempotency store unavailable; retrying later", "error", err.Error())
-		return p.retry(ctx, ml.logger(), d, d.attempts, fmt.Errorf("idempotency store: %w", err))
-	case state == idempotency.StateDone:
-		p.countOutcome(metrics.OutcomeDuplicate)
-		ml.logger().Info("duplicate event skipped: already handled")
-		return nil
-	case state == idempotency.StateHeld:
-		ml.logger().Info("event is being handled elsewhere; retrying later")
-		return p.retry(ctx, ml.logger(), d, d.attempts, errors.New("held by a live lease of another worker"))
+	// A handler whose effects record the event themselves needs no lease: one round trip per
+	// effect. The others run under a lease, renewed while they run, and leave a done marker.
+	var lease *idempotency.Lease
+	if !p.inEffect {
+		state, l, err := p.dedupe.Begin(ctx, p.consumer, ev.ID)
+		switch {
+		case err != nil:
+			// Redis is down: no effect without its record. Retry later without spending an attempt.
+			ml.logger().Warn("idempotency store unavailable; retrying later", "error", err.Error())
+			return p.retry(ctx, ml.logger(), d, d.attempts, fmt.Errorf("idempotency store: %w", err))
+		case state == idempotency.StateDone:
+			p.countOutcome(metrics.OutcomeDuplicate)
+			ml.logger().Info("duplicate event skipped: already handled")
+			return nil
+		case state == idempotency.StateHeld:
+			ml.logger().Info("event is being handled elsewhere; retrying later")
+			return p.retry(ctx, ml.logger(), d, d.attempts, errors.New("held by a live lease of another worker"))
+		}
+		lease = l
 	}
 
-	herr := p.runHandler(ctx, ev)
+	var herr error
+	if lease != nil {
+		hctx, stop := keepLease(ctx, lease, ml.logger())
+		herr = p.runHandler(hctx, ev)
+		stop()
+	} else {
+		herr = p.runHandler(ctx, ev)
+	}
 	switch {
-	case herr == nil, errors.Is(herr, handlers.ErrSuppressed):
-		if err := lease.Complete(ctx); err != nil {
-			// The effect happened; acknowledging is right. A redelivery may repeat it.
-			ml.logger().Warn("handled, but the done marker was not stored", "error", err.Error())
+	case herr == nil, errors.Is(herr, handlers.ErrSuppressed), errors.Is(herr, handlers.ErrDuplicate):
+		if lease != nil {
+			if err := lease.Complete(ctx); err != nil {
+				// The effect happened; acknowledging is right. A redelivery may repeat it.
+				ml.logger().Warn("handled, but the done marker was not stored", "error", err.Error())
+			}
 		}
-		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
-		if herr != nil {
+		switch {
+		case errors.Is(herr, handlers.ErrDuplicate):
+			p.countOutcome(metrics.OutcomeDuplicate)
+			ml.logger().Info("duplicate event skipped: already handled")
+			return nil
+		case herr != nil:
+			p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
 			p.countOutcome(metrics.OutcomeSuppressed)
 			ml.logger().Info("event suppressed", "reason", herr.Error())
 			return nil
 		}
+		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
 		p.countOutcome(metrics.OutcomeOK)
 		if ml.base.Enabled(context.Background(), slog.LevelDebug) {
 			ml.logger().Debug("event handled")
@@ -133,13 +156,16 @@ func (p *pipeline) handle(msg *message.Message) error {
 		return nil
 	}
 	log := ml.logger()
-	if err := lease.Release(ctx); err != nil {
-		log.Warn("could not release the processing lease; it expires by itself", "error", err.Error())
+	if lease != nil {
+		if err := lease.Release(ctx); err != nil {
+			log.Warn("could not release the processing lease; it expires by itself", "error", err.Error())
+		}
 	}
-	if handlers.IsUnavailable(herr) && !handlers.IsPermanent(herr) {
-		// A service the handler needs is down (the mail server), not the event at fault: it
-		// waits for the service in the retry queue, without spending an attempt, so an outage
-		// of any length delays events and never dead-letters them.
+	if (handlers.IsUnavailable(herr) || handlers.IsLater(herr)) && !handlers.IsPermanent(herr) {
+		// A service the handler needs is down (the mail server, Redis), or another delivery of
+		// the event is handling it: not the event at fault. It waits in the retry queue,
+		// without spending an attempt, so an outage of any length delays events and never
+		// dead-letters them.
 		return p.retry(ctx, log.With("attempt_spent", false), d, d.attempts, herr)
 	}
 	d.attempts++
@@ -166,7 +192,8 @@ func (p *pipeline) runHandler(ctx context.Context, ev *registry.Event) error {
 	backoff := p.cfg.QuickBackoff
 	for try := 0; ; try++ {
 		err := p.call(ctx, ev)
-		if err == nil || handlers.IsPermanent(err) || errors.Is(err, handlers.ErrSuppressed) || try >= p.cfg.QuickRetries {
+		if err == nil || handlers.IsPermanent(err) || errors.Is(err, handlers.ErrSuppressed) ||
+			errors.Is(err, handlers.ErrDuplicate) || handlers.IsLater(err) || try >= p.cfg.QuickRetries || ctx.Err() != nil {
 			return err
 		}
 		// Full jitter keeps replicas that failed together from retrying together.
@@ -189,8 +216,11 @@ func (p *pipeline) call(ctx context.Context, ev *registry.Event) (err error) {
 		p.handlerDuration().Observe(time.Since(start).Seconds())
 	}()
 	if err := p.handler.Handle(ctx, ev); err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
+		switch cause := context.Cause(ctx); {
+		case ctx.Err() == context.DeadlineExceeded:
 			return fmt.Errorf("handler timed out after %s: %w", p.cfg.HandlerTimeout, err)
+		case errors.Is(cause, errLeaseLost):
+			return fmt.Errorf("handler stopped: %w: %w", cause, err)
 		}
 		return err
 	}

@@ -199,7 +199,7 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 		p := &pipeline{
 			consumer: c, handler: h, reg: w.d.Registry, dedupe: w.d.Dedupe, out: out,
 			m: w.d.Metrics, names: w.names(c), cfg: cfg, log: w.d.Logger, gate: w.gate,
-			handles: map[string]bool{},
+			handles: map[string]bool{}, inEffect: handlers.RecordsInEffect(h),
 		}
 		for _, t := range w.topology.Bindings[c] {
 			p.handles[t] = true
