@@ -33,6 +33,8 @@ const (
 // take them from the sentinel_username and sentinel_password options. A Cluster has no
 // database number.
 //
+// The client speaks RESP2 unless the URL sets protocol=3.
+//
 // Sentinel and Cluster clients connect lazily, so a parsable URL is no proof that the servers
 // answer: ping the client. A bad URL gives an error wrapping ErrInvalidURL, whose message
 // lists the accepted forms; passwords never appear in it.
@@ -98,7 +100,40 @@ func parseURL(rawURL string) (parsedURL, error) {
 		}
 		return parsedURL{}, fmt.Errorf("redis URL %s: %w: %w", redactURL(rawURL), err, ErrInvalidURL)
 	}
+	if !hasOption(rawURL, "protocol") {
+		p.setProtocol(2)
+	}
 	return p, nil
+}
+
+// setProtocol sets the RESP version the client speaks. NewClient chooses RESP2 unless the URL
+// has a protocol option: nothing here uses what RESP3 adds (push notifications for client-side
+// caching), and on a RESP3 connection go-redis looks for pending push notifications around
+// every command, a cost the worker pays per event.
+func (p parsedURL) setProtocol(v int) {
+	switch {
+	case p.failover != nil:
+		p.failover.Protocol = v
+	case p.cluster != nil:
+		p.cluster.Protocol = v
+	default:
+		p.simple.Protocol = v
+	}
+}
+
+// hasOption reports whether rawURL's query names option.
+func hasOption(rawURL, option string) bool {
+	_, query, ok := strings.Cut(rawURL, "?")
+	if !ok {
+		return false
+	}
+	query, _, _ = strings.Cut(query, "#")
+	for kv := range strings.SplitSeq(query, "&") {
+		if k, _, _ := strings.Cut(kv, "="); k == option {
+			return true
+		}
+	}
+	return false
 }
 
 // multiHostURL is a sentinel or cluster URL taken apart: go-redis's parsers take one host in

@@ -78,7 +78,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 		"EVENTWORKER_LOG_LEVEL":       "loud",
 		"EVENTWORKER_CONCURRENCY":     "many",
 		"EVENTWORKER_PREFETCH":        "0",
-		"EVENTWORKER_HANDLER_TIMEOUT": "5m",
+		"EVENTWORKER_LEASE_TTL":       "1s",
 		"EVENTWORKER_RETRY_DELAYS":    "10ms",
 		"EVENTWORKER_REDIS_URL_FILE":  "/nonexistent/secret",
 		"EVENTWORKER_AMQP_CA_FILE":    "/etc/ca.pem",

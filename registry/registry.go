@@ -122,6 +122,7 @@ func Load(data []byte) (*Registry, error) {
 
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
+	c.UseRegexpEngine(compilePattern)
 	c.AssertFormat()
 	for _, f := range formats {
 		c.RegisterFormat(f)

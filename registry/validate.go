@@ -27,10 +27,13 @@ func (r *Registry) Validate(routingKey string, body []byte) (*Event, error) {
 		verr.Failures = append(verr.Failures, Failure{Message: "body is not valid UTF-8"})
 		return nil, verr
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		verr.Failures = append(verr.Failures, Failure{Message: "body is not JSON: " + err.Error()})
-		return nil, verr
+	var err error
+	inst, parsed := parseValue(body)
+	if !parsed {
+		if inst, err = jsonschema.UnmarshalJSON(bytes.NewReader(body)); err != nil {
+			verr.Failures = append(verr.Failures, Failure{Message: "body is not JSON: " + err.Error()})
+			return nil, verr
+		}
 	}
 	obj, _ := inst.(map[string]any)
 	verr.EventID, _ = obj["event_id"].(string)

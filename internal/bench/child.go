@@ -102,6 +102,7 @@ func Child(ctx context.Context, spec string, getenv func(string) string, stdout,
 	rec := newRecorder(s.Expected)
 	switch s.Kind {
 	case kindWorker:
+		app.TuneGC(getenv) // as `eventworker run` does
 		err = runWorker(ctx, cfg, log, rdb, rec, s.Timeout)
 	case kindBaseline:
 		err = runBaseline(ctx, cfg, log, rdb, rec, s.Timeout)

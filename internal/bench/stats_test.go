@@ -44,8 +44,8 @@ func TestReportTargets(t *testing.T) {
 	}
 	r.evaluate()
 	want := map[string]string{
-		"product.updated cache refresh vs bare consumer": Pass,
-		"peak RSS at full speed":                         Fail,
+		"product.updated cache refresh vs bare consumer":                          Pass,
+		"peak RSS at full speed":                                                  Fail,
 		"emails through the mailer alone to a local SMTP sink, reused connection": Fail,
 	}
 	if r.Ratio != 0.9 || len(r.Targets) != len(want) {

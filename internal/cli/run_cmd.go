@@ -29,6 +29,7 @@ func runRun(ctx context.Context, e *env, path string, args []string) int {
 		return e.fail(path, err)
 	}
 	log := newLogger(e, cfg.LogLevel)
+	app.TuneGC(e.getenv)
 	if err := app.Run(ctx, cfg, log); err != nil {
 		log.Error("eventworker stopped", "error", err.Error())
 		return e.fail(path, err)

@@ -56,10 +56,12 @@ func BenchmarkPipeline(b *testing.B) {
 		name  string
 		body  []byte
 		reply int64 // of the begin script: 0 acquired, 1 done
+		cache bool  // a cache of validated events that has this body already
 	}{
-		{"handled", valid, 0},
-		{"duplicate", valid, 1},
-		{"invalid-dead-lettered", invalid, 0},
+		{"handled", valid, 0, false},
+		{"handled-validated-for-another-consumer", valid, 0, true},
+		{"duplicate", valid, 1, false},
+		{"invalid-dead-lettered", invalid, 0, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg := config.Default()
@@ -71,6 +73,9 @@ func BenchmarkPipeline(b *testing.B) {
 				out:    nopPublisher{}, m: m, names: broker.Names{Prefix: "eventworker", Consumer: "cache"}, cfg: cfg,
 				log:  slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 				gate: newGate(), handles: map[string]bool{"product.updated": true, "product.created": true},
+			}
+			if c.cache {
+				p.valid = newValidCache()
 			}
 			msg, err := broker.Marshaler{}.Unmarshal(amqp.Delivery{
 				RoutingKey: "product.updated", MessageId: "2775daad-71c5-4e80-a7cf-54509e646edc",

@@ -49,6 +49,8 @@ type pipeline struct {
 	gate     *gate
 	// handles holds the event types registry.yaml maps to this consumer.
 	handles map[string]bool
+	// valid is the worker's cache of validated events, shared by its consumers.
+	valid *validCache
 	// inEffect is true for a handler whose effects record their events (handlers.InEffectRecorder).
 	inEffect bool
 	// kept holds the consumer's metric children once looked up.
@@ -78,7 +80,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 		reason := fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes (EVENTWORKER_MAX_BODY_BYTES); not parsed", len(msg.Payload), p.cfg.MaxBodyBytes)
 		return p.reject(ctx, ml.logger().With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", ""), d, reason)
 	}
-	ev, err := p.reg.Validate(d.rk, msg.Payload)
+	ev, err := p.valid.validate(p.reg, d.rk, msg.Payload)
 	if err != nil {
 		var verr *registry.ValidationError
 		reason := err.Error()

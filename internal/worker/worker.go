@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
@@ -55,16 +53,16 @@ type Worker struct {
 	// local, when set, carries the messages instead of RabbitMQ (NewLocal).
 	local *LocalTransport
 
-	// mu guards conn and router, which Run sets while Ready may be asked from the HTTP listener.
+	// mu guards sub and router, which Run sets while Ready may be asked from the HTTP listener.
 	mu     sync.Mutex
-	conn   *wamqp.ConnectionWrapper
+	sub    *broker.Subscriber
 	router *message.Router
 }
 
-func (w *Worker) running() (*wamqp.ConnectionWrapper, *message.Router) {
+func (w *Worker) running() (*broker.Subscriber, *message.Router) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.conn, w.router
+	return w.sub, w.router
 }
 
 // New checks that every consumer of the registry has exactly one handler and every handler a
@@ -128,52 +126,30 @@ func NewLocal(d Deps, t *LocalTransport) (*Worker, error) {
 	return w, nil
 }
 
-// Run connects (retrying while the broker is down), consumes until ctx ends, then shuts down
-// gracefully: no new messages, in-flight ones finish and are acknowledged, the rest go back to
-// their queues. It returns nil after a clean shutdown. A worker made by NewLocal consumes from
-// its LocalTransport instead and never dials RabbitMQ.
+// Run consumes until ctx ends (connecting, and retrying while the broker is down), then shuts
+// down gracefully: no new messages, those already delivered finish and are acknowledged, the
+// rest go back to their queues. It returns nil after a clean shutdown. A worker made by
+// NewLocal consumes from its LocalTransport instead and never dials RabbitMQ.
 func (w *Worker) Run(ctx context.Context) error {
 	cfg := w.d.Config
 	wlog := watermillLogger(w.d.Logger)
 	if w.local != nil {
 		return w.serve(ctx, wlog, w.local.subscriber(), localStore{w.local})
 	}
-	conn, err := w.connect(ctx, wlog)
-	if err != nil || conn == nil {
-		return err
-	}
-	w.mu.Lock()
-	w.conn = conn
-	w.mu.Unlock()
-	defer conn.Close()
-
-	sub, err := wamqp.NewSubscriberWithConnection(wamqp.Config{
-		Connection: wamqp.ConnectionConfig{AmqpURI: cfg.AMQPURL},
-		Marshaler:  broker.Marshaler{},
-		Exchange:   wamqp.ExchangeConfig{GenerateName: func(string) string { return w.topology.Exchange }, Type: "topic", Durable: true},
-		Queue: wamqp.QueueConfig{
-			GenerateName: func(consumer string) string { return w.names(consumer).Work() },
-			Durable:      true,
-		},
-		QueueBind: wamqp.QueueBindConfig{GenerateRoutingKey: func(string) string { return "" }},
-		Consume: wamqp.ConsumeConfig{
-			Qos:      wamqp.QosConfig{PrefetchCount: cfg.Prefetch},
-			Consumer: "",
-		},
-		TopologyBuilder: w.topology,
-	}, wlog, conn)
+	sub, err := broker.NewSubscriber(broker.SubscriberConfig{
+		URL: cfg.AMQPURL, TLS: w.d.TLS, ConnectionName: "eventworker-consume", Prefetch: cfg.Prefetch,
+		Queue:   func(consumer string) string { return w.names(consumer).Work() },
+		Declare: w.topology.Declare,
+		Logger:  w.d.Logger,
+	})
 	if err != nil {
 		return fmt.Errorf("create subscriber: %w", err)
 	}
+	defer sub.Close()
+	w.mu.Lock()
+	w.sub = sub
+	w.mu.Unlock()
 	return w.serve(ctx, wlog, sub, w.d.Confirmer)
-}
-
-// watermillLogger adapts the worker's logger for Watermill, whose per-subscription chatter at
-// info level becomes debug.
-func watermillLogger(log *slog.Logger) watermill.LoggerAdapter {
-	return watermill.NewSlogLoggerWithLevelMapping(log.With("component", "watermill"), map[slog.Level]slog.Level{
-		slog.LevelInfo: slog.LevelDebug,
-	})
 }
 
 // serve drains every consumer's queue from sub through the pipeline, which stores retries and
@@ -193,21 +169,30 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 	w.router = router
 	w.mu.Unlock()
 	router.AddMiddleware(middleware.Recoverer)
+	valid := newValidCache()
 	for _, h := range w.d.Handlers {
 		c := h.Consumer()
 		w.d.Metrics.InitConsumer(c)
 		p := &pipeline{
 			consumer: c, handler: h, reg: w.d.Registry, dedupe: w.d.Dedupe, out: out,
 			m: w.d.Metrics, names: w.names(c), cfg: cfg, log: w.d.Logger, gate: w.gate,
-			handles: map[string]bool{}, inEffect: handlers.RecordsInEffect(h),
+			handles: map[string]bool{}, inEffect: handlers.RecordsInEffect(h), valid: valid,
 		}
 		for _, t := range w.topology.Bindings[c] {
 			p.handles[t] = true
 		}
-		// One subscription handles one message at a time: parallelism is several handlers
-		// on the same queue.
-		for i := range cfg.ConcurrencyOf(c) {
-			router.AddConsumerHandler(fmt.Sprintf("%s-%d", c, i), c, held, p.handle)
+		// The pipeline runs on ConcurrencyOf(c) goroutines. Over RabbitMQ one subscription
+		// hands over up to the prefetch at once; a local subscription hands over one message
+		// at a time, so it gets one subscription per goroutine.
+		n := cfg.ConcurrencyOf(c)
+		r := startRunners(n, p.handle)
+		defer r.stop()
+		subscriptions := 1
+		if w.local != nil {
+			subscriptions = n
+		}
+		for i := range subscriptions {
+			router.AddConsumerHandler(fmt.Sprintf("%s-%d", c, i), c, held, r.handle)
 		}
 	}
 
@@ -233,20 +218,40 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 	return w.shutdown(held, runErr)
 }
 
-// shutdown drains in-flight handlers before the subscriptions close, within the deadline.
+// drainer is a subscriber that can stop taking messages while what it delivered finishes
+// (broker.Subscriber).
+type drainer interface {
+	Stop()
+	Wait(ctx context.Context) error
+}
+
+// shutdown stops taking messages and lets those already delivered finish and be acknowledged,
+// within the deadline; then it closes the subscriptions, which returns the rest to their queues.
+// Over RabbitMQ every message the broker delivered is handled before the end (each one returned
+// would count toward a quorum queue's delivery limit); a local transport's are held back.
 func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
 	cfg := w.d.Config
 	log := w.d.Logger
 	start := time.Now()
-	log.Info("shutting down: no new messages; waiting for in-flight handlers", "deadline", cfg.ShutdownTimeout.String())
-	finished := w.gate.close(cfg.ShutdownTimeout)
-	if !finished {
-		log.Warn("in-flight handlers outlived the shutdown deadline; their messages go back to the queue")
+	deadline, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	log.Info("shutting down: no new messages; finishing those delivered", "deadline", cfg.ShutdownTimeout.String())
+	finished := true
+	if d, ok := held.Subscriber.(drainer); ok {
+		d.Stop()
+		finished = d.Wait(deadline) == nil
+		// Quick retries stop waiting; what still runs has its message returned.
+		w.gate.close(0)
+	} else {
+		finished = w.gate.close(cfg.ShutdownTimeout)
+		// The router acknowledges a message just after our handler returns, and the
+		// subscription sends that ack on its own goroutine: give both a moment.
+		time.Sleep(ackGrace)
 	}
-	// The router acknowledges a message just after our handler returns, and the subscription
-	// sends that ack on its own goroutine: give both a moment before the subscriptions close.
-	time.Sleep(ackGrace)
-	// Now close the subscriptions: unacknowledged and prefetched messages return to the queue.
+	if !finished {
+		log.Warn("handlers outlived the shutdown deadline; their messages go back to the queue")
+	}
+	// Now close the subscriptions: unacknowledged messages return to the queue.
 	closeErr := held.Subscriber.Close()
 	w.gate.open()
 	remaining := max(cfg.ShutdownTimeout-time.Since(start), time.Second)
@@ -271,33 +276,11 @@ func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
 	return nil
 }
 
-// connect retries with backoff until RabbitMQ accepts a connection or ctx ends (then nil, nil).
-func (w *Worker) connect(ctx context.Context, wlog watermill.LoggerAdapter) (*wamqp.ConnectionWrapper, error) {
-	backoff := time.Second
-	for {
-		conn, err := wamqp.NewConnection(wamqp.ConnectionConfig{
-			AmqpURI:   w.d.Config.AMQPURL,
-			TLSConfig: w.d.TLS,
-			Reconnect: wamqp.DefaultReconnectConfig(),
-		}, wlog)
-		if err == nil {
-			return conn, nil
-		}
-		w.d.Logger.Warn("RabbitMQ unreachable; retrying", "error", redactErr(err, w.d.Config.AMQPURL), "retry_in", backoff.String())
-		select {
-		case <-ctx.Done():
-			return nil, nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 30*time.Second)
-	}
-}
-
-// Ready reports nil while the worker is connected, its router runs and every work queue has a
-// consumer; otherwise what is missing. A worker on a LocalTransport is ready while its router
+// Ready reports nil while the worker's router runs and each of its own subscriptions consumes
+// its queue; otherwise what is missing. A worker on a LocalTransport is ready while its router
 // runs and the transport is open.
 func (w *Worker) Ready(ctx context.Context) error {
-	conn, router := w.running()
+	sub, router := w.running()
 	if w.local != nil {
 		if router == nil || !router.IsRunning() {
 			return errors.New("router not running")
@@ -307,24 +290,14 @@ func (w *Worker) Ready(ctx context.Context) error {
 		}
 		return ctx.Err()
 	}
-	if conn == nil || !conn.IsConnected() {
-		return errors.New("not connected to RabbitMQ")
+	if sub == nil {
+		return errors.New("not started")
+	}
+	if err := sub.Ready(); err != nil {
+		return err
 	}
 	if router == nil || !router.IsRunning() {
 		return errors.New("router not running")
-	}
-	var missing []string
-	for _, q := range w.queueNames() {
-		info, err := w.d.Confirmer.Inspect(q)
-		if err != nil {
-			return err
-		}
-		if info.Consumers == 0 {
-			missing = append(missing, q)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("no consumer on %s", strings.Join(missing, ", "))
 	}
 	return ctx.Err()
 }
@@ -349,13 +322,3 @@ type heldSubscriber struct{ message.Subscriber }
 // Close is called by the router on shutdown; see heldSubscriber.
 func (h *heldSubscriber) Close() error { return nil }
 
-// redactErr removes the URL's password from an error message.
-func redactErr(err error, rawURL string) string {
-	msg := err.Error()
-	if u, perr := url.Parse(rawURL); perr == nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		}
-	}
-	return msg
-}

@@ -1,0 +1,304 @@
+package broker_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/internal/testenv"
+)
+
+// subEnv is a queue of the test's own on the real RabbitMQ and a Subscriber for it.
+type subEnv struct {
+	t     *testing.T
+	url   string
+	queue string
+	conn  *amqp.Connection
+	ch    *amqp.Channel
+	sub   *broker.Subscriber
+}
+
+func newSubEnv(t *testing.T, prefetch int) *subEnv {
+	t.Helper()
+	url := testenv.AMQPURL(t)
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &subEnv{t: t, url: url, queue: testenv.Name("ewsub"), conn: conn, ch: ch}
+	t.Cleanup(func() {
+		c, err := conn.Channel()
+		if err == nil {
+			_, _ = c.QueueDelete(e.queue, false, false, false)
+		}
+	})
+	e.sub, err = broker.NewSubscriber(broker.SubscriberConfig{
+		URL: url, Prefetch: prefetch, ConnectionName: "ewsub-test",
+		Queue: func(string) string { return e.queue },
+		// The queue is declared on every (re)subscription, as the worker's topology is.
+		Declare: func(ch *amqp.Channel, _ string) error {
+			_, err := ch.QueueDeclare(e.queue, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
+			return err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.sub.Close() })
+	return e
+}
+
+func (e *subEnv) publish(n int) {
+	e.t.Helper()
+	if _, err := e.ch.QueueDeclare(e.queue, true, false, false, false, amqp.Table{"x-queue-type": "quorum"}); err != nil {
+		e.t.Fatal(err)
+	}
+	for i := range n {
+		if err := e.ch.PublishWithContext(context.Background(), "", e.queue, false, false, amqp.Publishing{
+			MessageId: strconv.Itoa(i), Body: []byte(fmt.Sprintf(`{"n":%d}`, i)), DeliveryMode: amqp.Persistent,
+		}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// ready returns how many messages wait in the queue, -1 when it does not exist.
+func (e *subEnv) ready() int {
+	e.t.Helper()
+	c, err := e.conn.Channel()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer c.Close()
+	q, err := c.QueueDeclarePassive(e.queue, true, false, false, false, nil)
+	if err != nil {
+		return -1
+	}
+	return q.Messages
+}
+
+func waitFor(t *testing.T, what string, bound time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", bound, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSubscriberHandsOverManyAndAcksThem: with prefetch 50 the subscriber hands over many
+// messages at once; they finish out of order, some are nacked once; in the end every message was
+// handled, the nacked ones again, and nothing is left in the queue, acknowledged or not.
+func TestSubscriberHandsOverManyAndAcksThem(t *testing.T) {
+	e := newSubEnv(t, 50)
+	const n = 500
+	e.publish(n)
+	msgs, err := e.sub.Subscribe(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	nacked, again := n/10, 0 // every message whose number ends in 7 is nacked once
+	maxInFlight, inFlight := 0, 0
+	done := make(chan struct{})
+	go func() {
+		for msg := range msgs {
+			go func(msg *message.Message) {
+				mu.Lock()
+				inFlight++
+				maxInFlight = max(maxInFlight, inFlight)
+				seen[msg.UUID]++
+				first := seen[msg.UUID] == 1
+				if !first {
+					again++
+				}
+				complete := len(seen) == n && again >= nacked
+				mu.Unlock()
+				time.Sleep(time.Duration(len(msg.UUID)) * time.Millisecond) // finish out of order
+				mu.Lock()
+				inFlight--
+				mu.Unlock()
+				if d, ok := broker.DeliveryOf(msg); !ok || d.MessageId != msg.UUID {
+					t.Errorf("DeliveryOf(%s) = %v, %v", msg.UUID, d, ok)
+				}
+				if first && msg.UUID[len(msg.UUID)-1] == '7' {
+					msg.Nack()
+					return
+				}
+				msg.Ack()
+				if complete {
+					select {
+					case <-done:
+					default:
+						close(done)
+					}
+				}
+			}(msg)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("not every message was handed over")
+	}
+	e.sub.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.sub.Wait(ctx); err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	if err := e.sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if maxInFlight < 10 {
+		t.Errorf("at most %d messages in flight at once; the subscriber should hand over up to the prefetch", maxInFlight)
+	}
+	for i := range n {
+		want := 1
+		if strconv.Itoa(i)[len(strconv.Itoa(i))-1] == '7' {
+			want = 2
+		}
+		if got := seen[strconv.Itoa(i)]; got < want {
+			t.Errorf("message %d handled %d times, want %d", i, got, want)
+		}
+	}
+	// Once the subscriber's channel is closed, anything it left unacknowledged would be ready.
+	if r := e.ready(); r != 0 {
+		t.Errorf("%d messages left in the queue", r)
+	}
+}
+
+// TestSubscriberStopFinishesWhatWasDelivered: Stop cancels the consumer, but the messages
+// RabbitMQ already delivered (the prefetch) are still handed over and acknowledged, so they do not
+// go back to the queue, where each return would count toward the delivery limit. The one
+// exception is a delivery the broker sends after it has sent basic.cancel-ok (it freed the slot
+// of an ack that crossed the cancel): amqp091-go drops deliveries for a cancelled consumer, so it
+// comes back once, counted; here one ack crosses the cancel.
+func TestSubscriberStopFinishesWhatWasDelivered(t *testing.T) {
+	e := newSubEnv(t, 20)
+	e.publish(100)
+	msgs, err := e.sub.Subscribe(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := <-msgs
+	e.sub.Stop() // the prefetch window holds up to 20 deliveries now
+	first.Ack()
+	handled := 1
+	for msg := range msgs {
+		handled++
+		msg.Ack()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.sub.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.sub.Close()
+	if handled < 2 || handled > 20 {
+		t.Errorf("handled %d after Stop, want the prefetch window's (2 to 20)", handled)
+	}
+	// Nothing was returned: the rest are first deliveries.
+	c, err := e.conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var counted []string
+	for {
+		d, ok, err := c.Get(e.queue, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if n, _ := broker.HeaderInt(d.Headers["x-delivery-count"]); d.Redelivered || n != 0 {
+			counted = append(counted, d.MessageId)
+		}
+	}
+	if len(counted) > 1 {
+		t.Errorf("messages %v came back to the queue counted; at most the one an ack freed during the cancel may", counted)
+	}
+}
+
+// TestSubscriberSurvivesADeletedQueue: when the queue is deleted under the consumer, RabbitMQ
+// cancels it and closes its delivery channel. That is never a message (an empty one would be
+// dead-lettered as invalid); the subscription is not ready until it consumes again, which it
+// does once its queue is declared again.
+func TestSubscriberSurvivesADeletedQueue(t *testing.T) {
+	e := newSubEnv(t, 10)
+	e.publish(1)
+	msgs, err := e.sub.Subscribe(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	(<-msgs).Ack()
+	waitFor(t, "ready", 10*time.Second, func() bool { return e.sub.Ready() == nil })
+	if _, err := e.ch.QueueDelete(e.queue, false, false, false); err != nil {
+		t.Fatal(err)
+	}
+	// The subscription declares its queue again and consumes it; the message published then
+	// is the next one it hands over.
+	waitFor(t, "consuming again", 15*time.Second, func() bool { return e.sub.Ready() == nil && e.ready() == 0 })
+	e.publish(1)
+	select {
+	case msg, ok := <-msgs:
+		if !ok || len(msg.Payload) == 0 || msg.UUID != "0" {
+			t.Fatalf("after the queue was deleted, got %v (open %v)", msg, ok)
+		}
+		msg.Ack()
+	case <-time.After(15 * time.Second):
+		t.Fatal("no message after the queue came back")
+	}
+}
+
+// TestSubscriberNotReadyWhileBrokerRefuses: a subscriber whose broker does not answer is not
+// ready and says so.
+func TestSubscriberNotReadyWhileBrokerRefuses(t *testing.T) {
+	sub, err := broker.NewSubscriber(broker.SubscriberConfig{
+		URL: fmt.Sprintf("amqp://guest:secret@127.0.0.1:%d/", testenv.FreePort(t)), Prefetch: 1,
+		Queue: func(string) string { return "q" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := sub.Subscribe(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := sub.Ready(); err == nil {
+		t.Error("Ready with no broker = nil")
+	}
+}
+
+func TestSubscriberConfigValidate(t *testing.T) {
+	_, err := broker.NewSubscriber(broker.SubscriberConfig{URL: "http://x", Prefetch: 0})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"amqp://", "prefetch 0", "Queue is nil"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
