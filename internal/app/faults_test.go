@@ -126,8 +126,9 @@ func startFaultEnv(t *testing.T, amqpURL string) *faultEnv {
 
 var faultRetryDelays = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second}
 
-// start runs one worker process and waits until it is ready.
-func (f *faultEnv) start() *workerProc {
+// start runs one worker process and waits until it is ready; extraEnv (KEY=value) overrides
+// the fault tests' settings.
+func (f *faultEnv) start(extraEnv ...string) *workerProc {
 	f.t.Helper()
 	f.mu.Lock()
 	p := &workerProc{n: len(f.procs) + 1, addr: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(f.t)), done: make(chan struct{})}
@@ -162,6 +163,7 @@ func (f *faultEnv) start() *workerProc {
 		"EVENTWORKER_SHUTDOWN_TIMEOUT=5s",
 		"EVENTWORKER_LOG_LEVEL=warn",
 	)
+	env = append(env, extraEnv...) // the last value of a key wins
 	p.cmd = exec.Command(f.bin, "run")
 	p.cmd.Env = env
 	p.cmd.Stdout = logFile
@@ -487,11 +489,7 @@ func (f *faultEnv) check(w *faultWorkload) faultCheck {
 	first := map[string]int{}
 	for i, m := range f.sink.Messages() {
 		c.received++
-		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
-		id := ""
-		if err == nil {
-			id = strings.Trim(msg.Header.Get("Message-ID"), "<> ")
-		}
+		id := messageID(m.Data)
 		if got[id] == 0 {
 			first[id] = i
 		}
@@ -544,6 +542,15 @@ func (f *faultEnv) check(w *faultWorkload) faultCheck {
 		}
 	}
 	return c
+}
+
+// messageID is the Message-ID of an email as the sink received it, "" when it has none.
+func messageID(data []byte) string {
+	msg, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		return ""
+	}
+	return strings.Trim(msg.Header.Get("Message-ID"), "<> ")
 }
 
 // killAndThen is a fault: SIGKILL to victim, then after (a restart, say). Every email the

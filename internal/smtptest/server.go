@@ -102,6 +102,7 @@ type Server struct {
 	conns       []net.Conn
 	fail        map[string]*failure // by stage
 	ln          net.Listener        // the listener served now; nil while stopped
+	dataDelay   time.Duration       // how long the server thinks about each message
 }
 
 // Start listens on 127.0.0.1 and a free port and serves until the test ends. It fails the test
@@ -277,6 +278,14 @@ func (s *Server) DropConnections() {
 	}
 }
 
+// SetDataDelay makes the server take d to answer each message's content, as a slow relay does:
+// a client sending in the meantime has the email in flight.
+func (s *Server) SetDataDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dataDelay = d
+}
+
 // FailNext makes the server answer the next n commands of stage (StageMail, StageRcpt or
 // StageData), on any connection, with code, enhanced and msg, as in
 // FailNext(StageRcpt, 1, 550, EnhancedCode{5, 1, 1}, "user unknown"). It replaces an earlier
@@ -394,6 +403,10 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	ss.s.mu.Lock()
+	delay := ss.s.dataDelay
+	ss.s.mu.Unlock()
+	time.Sleep(delay)
 	if err := ss.s.takeFailure(StageData); err != nil {
 		return err
 	}

@@ -5,25 +5,31 @@ import (
 	"errors"
 	"log/slog"
 	"time"
-
-	"github.com/eventworker/eventworker/internal/idempotency"
 )
 
 // errLeaseLost ends a handler's context when its lease could not be kept: another worker may
 // take the event once the lease expires, so the handler must stop before that.
 var errLeaseLost = errors.New("processing lease lost")
 
+// renewable is a lease the worker keeps while its handler runs; *idempotency.Lease is one.
+type renewable interface {
+	Renew(ctx context.Context) (bool, error)
+	TTL() time.Duration
+}
+
 // keepLease renews lease every third of its TTL while the handler runs, so that a short TTL
 // frees a killed worker's events quickly and yet never expires under a live handler. When the
 // lease is gone (taken elsewhere), or two renewals in a row failed, so that a third of the TTL
 // is left, the returned context is cancelled with errLeaseLost: the handler stops before the
-// lease can expire. stop ends the renewals; call it once the handler returned.
-func keepLease(ctx context.Context, lease *idempotency.Lease, log *slog.Logger) (hctx context.Context, stop func()) {
+// lease can expire. stop ends the renewals, waiting for one in progress; call it once the
+// handler returned.
+func keepLease(ctx context.Context, lease renewable, log *slog.Logger) (hctx context.Context, stop func()) {
 	hctx, cancel := context.WithCancelCause(ctx)
 	ttl := lease.TTL()
 	every := ttl / 3
-	done := make(chan struct{})
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		expires := time.Now().Add(ttl)
@@ -32,6 +38,11 @@ func keepLease(ctx context.Context, lease *idempotency.Lease, log *slog.Logger) 
 			case <-done:
 				return
 			case <-t.C:
+			}
+			select {
+			case <-done: // both were ready: the handler is done, no renewal
+				return
+			default:
 			}
 			start := time.Now()
 			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), every)
@@ -56,6 +67,7 @@ func keepLease(ctx context.Context, lease *idempotency.Lease, log *slog.Logger) 
 	}()
 	return hctx, func() {
 		close(done)
+		<-exited
 		cancel(nil)
 	}
 }
