@@ -72,16 +72,16 @@ func TestEnvironmentFlagsAndFiles(t *testing.T) {
 
 func TestEveryProblemAtOnce(t *testing.T) {
 	_, err := Load(env(map[string]string{
-		"EVENTWORKER_AMQP_URL":        "http://x:pw@host/",
-		"EVENTWORKER_REDIS_URL":       "nonsense",
-		"EVENTWORKER_QUEUE_TYPE":      "stream",
-		"EVENTWORKER_LOG_LEVEL":       "loud",
-		"EVENTWORKER_CONCURRENCY":     "many",
-		"EVENTWORKER_PREFETCH":        "0",
-		"EVENTWORKER_LEASE_TTL":       "1s",
-		"EVENTWORKER_RETRY_DELAYS":    "10ms",
-		"EVENTWORKER_REDIS_URL_FILE":  "/nonexistent/secret",
-		"EVENTWORKER_AMQP_CA_FILE":    "/etc/ca.pem",
+		"EVENTWORKER_AMQP_URL":       "http://x:pw@host/",
+		"EVENTWORKER_REDIS_URL":      "nonsense",
+		"EVENTWORKER_QUEUE_TYPE":     "stream",
+		"EVENTWORKER_LOG_LEVEL":      "loud",
+		"EVENTWORKER_CONCURRENCY":    "many",
+		"EVENTWORKER_PREFETCH":       "0",
+		"EVENTWORKER_LEASE_TTL":      "1s",
+		"EVENTWORKER_RETRY_DELAYS":   "10ms",
+		"EVENTWORKER_REDIS_URL_FILE": "/nonexistent/secret",
+		"EVENTWORKER_AMQP_CA_FILE":   "/etc/ca.pem",
 	}), nil)
 	if err == nil {
 		t.Fatal("invalid configuration accepted")

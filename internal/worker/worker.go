@@ -321,4 +321,3 @@ type heldSubscriber struct{ message.Subscriber }
 
 // Close is called by the router on shutdown; see heldSubscriber.
 func (h *heldSubscriber) Close() error { return nil }
-
