@@ -29,12 +29,11 @@ type MailSender interface {
 }
 
 // TenantDirectory is what the notifications consumer reads and keeps about tenants and their
-// customers.
+// customers; *tenants.Store is one.
 type TenantDirectory interface {
 	// Recipient returns the tenant's profile and, for a userID, the locale that customer
-	// registered with.
-	Recipient(ctx context.Context, tenantID, userID string) (p tenants.Profile, hasProfile bool, locale string, err error)
-	SetUserLocale(ctx context.Context, tenantID, userID, locale string) error
+	// registered with, after storing remember as that locale when it is set: one command.
+	Recipient(ctx context.Context, tenantID, userID, remember string) (p tenants.Profile, hasProfile bool, locale string, err error)
 }
 
 // Notifications sends the contract's emails: order received, payment reminder, order
@@ -80,9 +79,13 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 	if err != nil {
 		return Permanent(err)
 	}
-	profile, hasProfile, customerLocale, err := n.tenants.Recipient(ctx, ev.TenantID, out.customerID)
+	user := out.customerID
+	if out.rememberLocale != "" {
+		user = out.userID
+	}
+	profile, hasProfile, customerLocale, err := n.tenants.Recipient(ctx, ev.TenantID, user, out.rememberLocale)
 	if err != nil {
-		return fmt.Errorf("%s email: %w", out.template, err)
+		return storeError(ev, fmt.Errorf("%s email: %w", out.template, err))
 	}
 	if profile.Suspended {
 		if n.metrics != nil {
@@ -95,11 +98,6 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 			return fmt.Errorf("%s email to the owner of tenant %s: %w", out.template, ev.TenantID, ErrNoTenantProfile)
 		}
 		out.to = mailer.Address{Email: profile.OwnerEmail}
-	}
-	if out.rememberLocale != "" {
-		if err := n.tenants.SetUserLocale(ctx, ev.TenantID, out.userID, out.rememberLocale); err != nil {
-			return fmt.Errorf("%s email: %w", out.template, err)
-		}
 	}
 	locales := out.locales
 	if out.customerID != "" {

@@ -42,14 +42,15 @@ type memTenants struct {
 	err      error
 }
 
-func (m *memTenants) Recipient(_ context.Context, id, user string) (tenants.Profile, bool, string, error) {
+func (m *memTenants) Recipient(_ context.Context, id, user, remember string) (tenants.Profile, bool, string, error) {
+	if m.err != nil {
+		return tenants.Profile{}, false, "", m.err
+	}
+	if remember != "" {
+		m.locales[id+"/"+user] = remember
+	}
 	p, ok := m.profiles[id]
-	return p, ok && p.Name != "", m.locales[id+"/"+user], m.err
-}
-
-func (m *memTenants) SetUserLocale(_ context.Context, t, u, l string) error {
-	m.locales[t+"/"+u] = l
-	return m.err
+	return p, ok && p.Name != "", m.locales[id+"/"+user], nil
 }
 
 const shopID = "acme"

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"syscall"
 
-	mail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
 )
 
@@ -49,44 +48,32 @@ func newError(errs []error, format string, args ...any) error {
 	return &mailError{msg: fmt.Sprintf(format, args...), errs: errs}
 }
 
-// classifySend classifies an error of go-mail's SendWithSMTPClient, the transaction of one email
-// on an open connection. A 5xx reply means the server refused this email or one of its
-// recipients, so the same email will be refused again: permanent, ErrRejected; except the
-// authentication replies above. A 4xx reply and anything that is not a reply (a broken
-// connection) is transient.
+// classifySend classifies an error of transaction, one email on an open connection. A 5xx reply
+// means the server refused this email or one of its recipients, so the same email will be
+// refused again: permanent, ErrRejected; except the authentication replies above. A 4xx reply
+// and anything that is not a reply (a broken connection) is transient.
 func classifySend(err error, addr string) error {
-	var se *mail.SendError
+	var se *stepError
 	if !errors.As(err, &se) {
 		return newError([]error{err}, "sending email via %s failed: %v", addr, err)
 	}
-	reply := serverReply(se)
-	code := se.ErrorCode()
+	reply := unquoteReplies(se.err.Error())
+	code := se.code()
 	switch {
+	case se.step == stepAddresses:
+		return newError([]error{ErrInvalidMessage, err}, "email not sent: %s: %v", se.step, se.err)
 	case code == codeAuthRequired:
 		return newError([]error{err}, "mail server %s requires authentication: set the user and password in EVENTWORKER_MAIL_URL (smtp://user:pass@host): %s", addr, reply)
 	case code == codeAuthTooWeak || code == codeAuthNeedsTLS || code == codeAuthFailed:
 		return newError([]error{err}, "mail server %s refused the sender's authentication: %s: check the user, password, auth= and starttls= in EVENTWORKER_MAIL_URL", addr, reply)
 	case code == codeServiceUnavailable:
 		return newError([]error{ErrUnavailable, err}, "mail server %s is not available (retry later): %s", addr, reply)
-	case code >= 500 && !se.IsTemp():
+	case code >= 500:
 		return newError([]error{ErrRejected, err}, "%s: %s", ErrRejected.Error(), reply)
-	case code >= 400 && code < 500:
+	case code >= 400:
 		return newError([]error{err}, "mail server %s deferred the email (temporary failure, retry later): %s", addr, reply)
 	}
-	return newError([]error{err}, "sending email via %s failed while %s: %s", addr, se.Reason, reply)
-}
-
-// serverReply is the server's reply (or the network error) inside a go-mail SendError. SendError
-// does not unwrap, so the text is cut out of its message, whose format go-mail v0.8.1 fixes:
-// "<reason>: <error>, <error>[, affected recipient(s): ...][, affected message ID: ...]".
-func serverReply(se *mail.SendError) string {
-	s := strings.TrimPrefix(se.Error(), se.Reason.String()+": ")
-	for _, marker := range []string{", affected recipient(s): ", ", affected message ID: "} {
-		if i := strings.Index(s, marker); i >= 0 {
-			s = s[:i]
-		}
-	}
-	return unquoteReplies(s)
+	return newError([]error{err}, "sending email via %s failed at %s: %s", addr, se.step, reply)
 }
 
 // replyPattern matches a server reply as net/textproto.Error prints it since Go 1.26: the code
@@ -114,19 +101,19 @@ func replyText(e *textproto.Error) string {
 
 // staleConnection reports whether a send on a reused connection failed in a way that shows the
 // connection, not the email, is the problem, before the server could have accepted the email: no
-// reply at all (the connection was closed or reset) or 421 (the server is closing it), on the
-// connection check, MAIL FROM, RCPT TO or DATA. Such a send may be retried on a new connection.
+// reply at all (the connection was closed or reset) or 421 (the server is closing it), at MAIL
+// FROM, RCPT TO or DATA. Such a send may be retried on a new connection.
 func staleConnection(err error) bool {
-	var se *mail.SendError
+	var se *stepError
 	if !errors.As(err, &se) {
 		return false
 	}
-	switch se.Reason {
-	case mail.ErrConnCheck, mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData:
+	switch se.step {
+	case stepMail, stepRcpt, stepData:
 	default:
 		return false
 	}
-	code := se.ErrorCode()
+	code := se.code()
 	return code == 0 || code == 421
 }
 

@@ -286,17 +286,7 @@ func (s *smtpSender) transact(ctx context.Context, att *attempt, msg *mail.Msg) 
 		s.conn, s.raw = conn, att.registered()
 		s.log.Debug("mail: connected", "server", s.ep.addr())
 	}
-	err := s.client.SendWithSMTPClient(s.conn, msg)
-	if err == nil {
-		return nil
-	}
-	if msg.IsDelivered() {
-		// The server accepted the email; only the RSET after it failed.
-		s.log.Debug("mail: email delivered, but resetting the connection failed; reconnecting next time", "server", s.ep.addr(), "error", err)
-		s.discard()
-		return nil
-	}
-	return err // deliver decides whether to retry, then classifies
+	return transaction(s.conn, msg) // deliver decides whether to retry, then classifies
 }
 
 // discard closes the connection without QUIT: after an error its state is unknown.

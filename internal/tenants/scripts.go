@@ -53,3 +53,20 @@ if ARGV[2] ~= '0' then
 end
 return res
 `)
+
+// recipientScript reads a tenant's hash and a customer's locale, storing the locale first when
+// one is given. KEYS[1] tenant hash, KEYS[2] the customer's locale key (absent: no customer);
+// ARGV[1] the locale to store or "", ARGV[2] its TTL in ms. Reply: {HGETALL of KEYS[1], the
+// locale or false}.
+var recipientScript = redis.NewScript(`
+local locale = false
+if KEYS[2] then
+	if ARGV[1] ~= '' then
+		redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+		locale = ARGV[1]
+	else
+		locale = redis.call('GET', KEYS[2])
+	end
+end
+return {redis.call('HGETALL', KEYS[1]), locale}
+`)

@@ -27,6 +27,9 @@ type Store struct {
 	prefix    string
 	localeTTL time.Duration
 	records   idempotency.Records
+	// split is true on a Redis Cluster, where a tenant's hash and its customers' locales are in
+	// different hash slots and no script may touch both.
+	split bool
 }
 
 // Options tunes a Store; zero fields take the defaults.
@@ -49,7 +52,8 @@ func NewWithOptions(rdb redis.UniversalClient, prefix string, o Options) *Store 
 	if o.RecordTTL < time.Millisecond {
 		o.RecordTTL = DefaultRecordTTL
 	}
-	return &Store{rdb: rdb, prefix: prefix, localeTTL: DefaultLocaleTTL, records: idempotency.NewRecords(prefix, o.RecordTTL)}
+	_, split := rdb.(*redis.ClusterClient)
+	return &Store{rdb: rdb, prefix: prefix, localeTTL: DefaultLocaleTTL, records: idempotency.NewRecords(prefix, o.RecordTTL), split: split}
 }
 
 // Result is what a write did.
@@ -138,26 +142,68 @@ func (s *Store) Get(ctx context.Context, tenantID string) (p Profile, hasProfile
 }
 
 // Recipient returns the tenant's record as Get does and, when userID is set, the locale that
-// customer registered with ("" if none), in one round trip: the notifications consumer needs
-// both for every customer email.
-func (s *Store) Recipient(ctx context.Context, tenantID, userID string) (p Profile, hasProfile bool, locale string, err error) {
-	if tenantID == "" {
+// customer registered with ("" if none); with remember set, it first stores remember as that
+// customer's locale and returns it. The notifications consumer needs these for every email, so
+// it is one command on one server (a script) and one round trip on a Cluster, whose two keys are
+// in different hash slots (a pipeline of two).
+func (s *Store) Recipient(ctx context.Context, tenantID, userID, remember string) (p Profile, hasProfile bool, locale string, err error) {
+	if tenantID == "" || (remember != "" && userID == "") {
 		return Profile{}, false, "", fmt.Errorf("get tenant: %w", ErrInvalidID)
 	}
+	var h map[string]string
+	if s.split {
+		h, locale, err = s.recipientPipelined(ctx, tenantID, userID, remember)
+	} else {
+		h, locale, err = s.recipientScripted(ctx, tenantID, userID, remember)
+	}
+	if err != nil {
+		return Profile{}, false, "", fmt.Errorf("get tenant %s and its customer's locale: %w", tenantID, err)
+	}
+	_, hasProfile = h[fProfileAt]
+	return fromHash(tenantID, h), hasProfile, locale, nil
+}
+
+func (s *Store) recipientScripted(ctx context.Context, tenantID, userID, remember string) (map[string]string, string, error) {
+	keys := []string{s.tenantKey(tenantID)}
+	if userID != "" {
+		keys = append(keys, s.localeKey(tenantID, userID))
+	}
+	reply, err := recipientScript.Run(ctx, s.rdb, keys, remember, s.localeTTL.Milliseconds()).Slice()
+	if err != nil {
+		return nil, "", err
+	}
+	if len(reply) != 2 {
+		return nil, "", fmt.Errorf("reply %v: %w", reply, ErrUnexpectedReply)
+	}
+	flat, _ := reply[0].([]any)
+	h := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		v, _ := flat[i+1].(string)
+		h[k] = v
+	}
+	locale, _ := reply[1].(string)
+	return h, locale, nil
+}
+
+func (s *Store) recipientPipelined(ctx context.Context, tenantID, userID, remember string) (map[string]string, string, error) {
 	pipe := s.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, s.tenantKey(tenantID))
 	var l *redis.StringCmd
-	if userID != "" {
+	switch {
+	case remember != "":
+		pipe.Set(ctx, s.localeKey(tenantID, userID), remember, s.localeTTL)
+	case userID != "":
 		l = pipe.Get(ctx, s.localeKey(tenantID, userID))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return Profile{}, false, "", fmt.Errorf("get tenant %s and its customer's locale: %w", tenantID, err)
+		return nil, "", err
 	}
+	locale := remember
 	if l != nil {
 		locale = l.Val()
 	}
-	_, hasProfile = h.Val()[fProfileAt]
-	return fromHash(tenantID, h.Val()), hasProfile, locale, nil
+	return h.Val(), locale, nil
 }
 
 // SetUserLocale remembers the locale a customer registered with.

@@ -2,12 +2,14 @@ package tenants
 
 import (
 	"context"
-	"github.com/eventworker/eventworker/internal/idempotency"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/testenv"
 )
 
@@ -218,15 +220,32 @@ func TestRecipient(t *testing.T) {
 		{"shop", "", "", true},
 		{"other", "u1", "", false},
 	}
-	for _, tt := range tests {
-		p, has, locale, err := s.Recipient(ctx, tt.tenant, tt.user)
-		if err != nil {
-			t.Fatal(err)
+	for _, cluster := range []bool{false, true} {
+		store := s
+		if cluster {
+			store = ForcePipelined(s)
 		}
-		want, wantHas, _ := s.Get(ctx, tt.tenant)
-		if p != want || has != tt.has || has != wantHas || locale != tt.locale {
-			t.Errorf("Recipient(%s, %s) = %+v, %v, %q; want Get's %+v, %v and %q", tt.tenant, tt.user, p, has, locale, want, wantHas, tt.locale)
+		for _, tt := range tests {
+			p, has, locale, err := store.Recipient(ctx, tt.tenant, tt.user, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, wantHas, _ := s.Get(ctx, tt.tenant)
+			if p != want || has != tt.has || has != wantHas || locale != tt.locale {
+				t.Errorf("cluster %v: Recipient(%s, %s) = %+v, %v, %q; want Get's %+v, %v and %q", cluster, tt.tenant, tt.user, p, has, locale, want, wantHas, tt.locale)
+			}
 		}
+		// Remembering a locale stores it and returns it, in the same command.
+		user := fmt.Sprintf("new-%v", cluster)
+		if _, _, locale, err := store.Recipient(ctx, "shop", user, "fr-CA"); err != nil || locale != "fr-CA" {
+			t.Errorf("cluster %v: Recipient remembering fr-CA = %q, %v", cluster, locale, err)
+		}
+		if got, err := s.UserLocale(ctx, "shop", user); err != nil || got != "fr-CA" {
+			t.Errorf("cluster %v: stored locale = %q, %v; want fr-CA", cluster, got, err)
+		}
+	}
+	if _, _, _, err := s.Recipient(ctx, "shop", "", "de"); !errors.Is(err, ErrInvalidID) {
+		t.Errorf("remembering a locale without a user: %v, want ErrInvalidID", err)
 	}
 }
 
