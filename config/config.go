@@ -72,6 +72,15 @@ func (c *Config) ConcurrencyOf(consumer string) int {
 	return c.Concurrency
 }
 
+// maxConcurrency is the highest concurrency of any consumer.
+func (c *Config) maxConcurrency() int {
+	most := c.Concurrency
+	for _, n := range c.ConsumerConcurrency {
+		most = max(most, n)
+	}
+	return most
+}
+
 // MaxAttempts is how many times a transiently failing event is tried before it is dead-lettered:
 // the quick in-process tries, once per durable delay, and once more after the last delay.
 func (c *Config) MaxAttempts() int { return len(c.RetryDelays) + 1 }
@@ -140,6 +149,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Prefetch < 1 {
 		bad("EVENTWORKER_PREFETCH: %d must be at least 1", c.Prefetch)
+	}
+	if most := c.maxConcurrency(); c.Prefetch >= 1 && most > c.Prefetch {
+		bad("EVENTWORKER_PREFETCH: %d is below the concurrency %d: the handlers beyond it would never get a message; raise it to at least %d (twice is better: finished messages are acknowledged in batches)", c.Prefetch, most, most)
 	}
 	positive := map[string]time.Duration{
 		"EVENTWORKER_HANDLER_TIMEOUT":  c.HandlerTimeout,

@@ -55,7 +55,7 @@ func TestEnvironmentFlagsAndFiles(t *testing.T) {
 	if c.QuickRetries != 0 {
 		t.Errorf("an explicit 0 must not be replaced by the default: %d", c.QuickRetries)
 	}
-	if c.ConcurrencyOf("cache") != 16 || c.ConcurrencyOf("notifications") != 2 || c.ConcurrencyOf("analytics") != 4 {
+	if c.ConcurrencyOf("cache") != 16 || c.ConcurrencyOf("notifications") != 2 || c.ConcurrencyOf("analytics") != 8 {
 		t.Errorf("concurrency: %+v", c.ConsumerConcurrency)
 	}
 	if len(c.RetryDelays) != 2 || c.RetryDelays[1] != 30*time.Second || c.QueueType != QueueClassic {
@@ -111,5 +111,15 @@ func TestMarkdownTableListsEverySetting(t *testing.T) {
 		if !strings.Contains(b.String(), "`"+s.env+"`") {
 			t.Errorf("table misses %s", s.env)
 		}
+	}
+}
+
+func TestPrefetchBelowConcurrencyIsRefused(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"EVENTWORKER_PREFETCH":             "8",
+		"EVENTWORKER_CONSUMER_CONCURRENCY": "cache=12",
+	}), nil)
+	if err == nil || !strings.Contains(err.Error(), "EVENTWORKER_PREFETCH: 8 is below the concurrency 12") {
+		t.Errorf("Load = %v, want an error naming the prefetch below the concurrency", err)
 	}
 }

@@ -355,7 +355,7 @@ func declare(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, 
 	return nil
 }
 
-// waitConsumers waits until every work queue has as many consumers as the worker's concurrency.
+// waitConsumers waits until every work queue has the worker's consumer.
 func waitConsumers(ctx context.Context, conn *amqp.Connection, cfg *config.Config, reg *registry.Registry) error {
 	ch, err := conn.Channel()
 	if err != nil {
@@ -370,7 +370,7 @@ func waitConsumers(ctx context.Context, conn *amqp.Connection, cfg *config.Confi
 			if err != nil {
 				return err
 			}
-			if q.Consumers < cfg.ConcurrencyOf(c) {
+			if q.Consumers < 1 {
 				ready = false
 			}
 		}
