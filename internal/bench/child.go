@@ -100,6 +100,7 @@ func Child(ctx context.Context, spec string, getenv func(string) string, stdout,
 	counts := &countHook{}
 	rdb.AddHook(counts)
 	rec := newRecorder(s.Expected)
+	rec.counts = counts
 	switch s.Kind {
 	case kindWorker:
 		app.TuneGC(getenv) // as `eventworker run` does
@@ -114,9 +115,7 @@ func Child(ctx context.Context, spec string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	res := rec.result()
-	res.RedisCommands, res.RedisRoundTrips = counts.commands.Load(), counts.roundTrips.Load()
-	return json.NewEncoder(stdout).Encode(res)
+	return json.NewEncoder(stdout).Encode(rec.result())
 }
 
 // benchConfig is the worker's configuration from the environment, on the bench's private
@@ -145,6 +144,11 @@ func benchConfig(getenv func(string) string, name, registryFile, mailURL string)
 
 // recorder counts the handler calls per consumer and keeps every lag sample.
 type recorder struct {
+	// counts, when set, is read at the first handler call's start and at each call's end, so
+	// that only what the drain asked of Redis is counted (not start-up and readiness checks).
+	counts   *countHook
+	cmdStart [2]int64 // commands, round trips at the first call's start
+	cmdEnd   [2]int64 // at the last call's end
 	mu       sync.Mutex
 	expected map[string]int
 	missing  int
@@ -172,6 +176,15 @@ func newRecorder(expected map[string]int) *recorder {
 	return r
 }
 
+// begin notes that a handler call starts.
+func (r *recorder) begin() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.first.IsZero() && r.counts != nil && r.cmdStart == [2]int64{} {
+		r.cmdStart = [2]int64{r.counts.commands.Load(), r.counts.roundTrips.Load()}
+	}
+}
+
 // record notes one handler call of consumer that started at start; final is false for a
 // transient failure, which the pipeline retries.
 func (r *recorder) record(consumer string, start time.Time, ev *registry.Event, final bool) {
@@ -179,6 +192,9 @@ func (r *recorder) record(consumer string, start time.Time, ev *registry.Event, 
 	lag := now.Sub(ev.OccurredAt)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.counts != nil {
+		r.cmdEnd = [2]int64{r.counts.commands.Load(), r.counts.roundTrips.Load()}
+	}
 	c := r.cons[consumer]
 	if c == nil {
 		c = &consumerStat{}
@@ -222,6 +238,7 @@ func (r *recorder) result() childResult {
 	if !r.first.IsZero() {
 		out.Seconds = r.last.Sub(r.first).Seconds()
 	}
+	out.RedisCommands, out.RedisRoundTrips = r.cmdEnd[0]-r.cmdStart[0], r.cmdEnd[1]-r.cmdStart[1]
 	return out
 }
 
@@ -237,6 +254,7 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb re
 		hs := handlers.All(d)
 		for i, h := range hs {
 			hs[i] = handlers.Func{Name: h.Consumer(), InEffect: handlers.RecordsInEffect(h), Fn: func(ctx context.Context, ev *registry.Event) error {
+				rec.begin()
 				start := time.Now()
 				err := h.Handle(ctx, ev)
 				rec.record(h.Consumer(), start, ev, final(err))
@@ -338,6 +356,7 @@ func runBaseline(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 }
 
 func handleBare(ctx context.Context, dedupe *idempotency.Store, h handlers.Handler, rec *recorder, d amqp.Delivery) error {
+	rec.begin()
 	start := time.Now()
 	ev := new(registry.Event)
 	if err := ev.UnmarshalJSON(d.Body); err != nil {

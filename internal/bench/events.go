@@ -19,6 +19,9 @@ const (
 	// MixOrders is order.created only: an email per event through the notifications consumer
 	// (and a count by analytics).
 	MixOrders = "orders"
+	// MixTenants is tenant.provisioned, tenant.suspended and tenant.reactivated in turn: the
+	// tenants consumer (and the cache's purge and the welcome email to the owner).
+	MixTenants = "tenants"
 )
 
 // benchTenant is the tenant of every event: the registry examples'.
@@ -27,6 +30,7 @@ const benchTenant = "acme"
 var mixes = map[string][]string{
 	MixProduct: {"product.updated"},
 	MixOrders:  {"order.created"},
+	MixTenants: {"tenant.provisioned", "tenant.suspended", "tenant.reactivated"},
 	MixMixed: {
 		"product.updated", "order.created", "product.updated", "user.registered", "product.updated",
 		"order.confirmed", "product.updated", "user.updated", "order.created", "product.updated",
@@ -46,7 +50,7 @@ type workload struct {
 func newWorkload(reg *registry.Registry, mix string) (*workload, error) {
 	types, ok := mixes[mix]
 	if !ok {
-		return nil, fmt.Errorf("unknown mix %q: use %s, %s or %s", mix, MixProduct, MixMixed, MixOrders)
+		return nil, fmt.Errorf("unknown mix %q: use %s, %s, %s or %s", mix, MixProduct, MixMixed, MixOrders, MixTenants)
 	}
 	w := &workload{reg: reg, types: types, data: map[string]map[string]any{}}
 	for _, t := range types {
@@ -111,6 +115,8 @@ func (w *workload) event(i int) (publisher.Event, error) {
 		}
 	case "user.registered", "user.updated":
 		d["user_id"] = fmt.Sprintf("bench-u%d", i)
+	case "tenant.provisioned", "tenant.suspended", "tenant.reactivated":
+		d["tenant_id"] = benchTenant
 	}
 	raw, err := json.Marshal(d)
 	if err != nil {

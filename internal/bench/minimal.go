@@ -101,6 +101,7 @@ type minimalEnvelope struct {
 }
 
 func handleMinimal(ctx context.Context, cfg *config.Config, rdb redis.UniversalClient, rec *recorder, d amqp.Delivery) error {
+	rec.begin()
 	start := time.Now()
 	var env minimalEnvelope
 	if err := json.Unmarshal(d.Body, &env); err != nil {

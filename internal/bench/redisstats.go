@@ -11,27 +11,41 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// countHook counts what a go-redis client sends: commands (each command of a pipeline counts)
-// and round trips (a pipeline is one).
+// countHook counts what a go-redis client sends for events: commands (each command of a
+// pipeline counts) and round trips (a pipeline is one). Connection set-up (HELLO, CLIENT, AUTH,
+// SELECT) and health checks (PING) are not counted: they are not paid per event.
 type countHook struct {
 	commands   atomic.Int64
 	roundTrips atomic.Int64
 }
 
+// notPerEvent are the commands a client sends to open, set up and check connections.
+var notPerEvent = map[string]bool{"hello": true, "client": true, "auth": true, "select": true, "ping": true}
+
 func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.commands.Add(1)
-		h.roundTrips.Add(1)
+		if !notPerEvent[cmd.Name()] {
+			h.commands.Add(1)
+			h.roundTrips.Add(1)
+		}
 		return next(ctx, cmd)
 	}
 }
 
 func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.commands.Add(int64(len(cmds)))
-		h.roundTrips.Add(1)
+		n := 0
+		for _, c := range cmds {
+			if !notPerEvent[c.Name()] {
+				n++
+			}
+		}
+		if n > 0 {
+			h.commands.Add(int64(n))
+			h.roundTrips.Add(1)
+		}
 		return next(ctx, cmds)
 	}
 }

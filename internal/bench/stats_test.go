@@ -133,3 +133,59 @@ func mustLatest(t *testing.T, reg *registry.Registry, typ string) int {
 	}
 	return v
 }
+
+func TestReportTargetsAgainstTheMinimalConsumer(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		consumers []string
+		worker    *Run
+		want      map[string]string
+	}{
+		{"cache alone", []string{"cache"}, &Run{
+			Consumers: map[string]ConsumerRun{"cache": {PerSecond: 850}}, EventsPerSecond: 850, PeakRSSMiB: 30,
+			Redis: &RedisUse{CommandsPerCall: 1, RoundTripsPerCall: 1},
+		}, map[string]string{
+			"cache queue alone vs minimal consumer": Pass,
+			"Redis commands per cache call":         Pass,
+			"peak RSS at full speed":                Pass,
+		}},
+		{"cache and inventory", []string{"inventory", "cache"}, &Run{
+			Consumers: map[string]ConsumerRun{"cache": {PerSecond: 390}}, EventsPerSecond: 390, PeakRSSMiB: 30,
+		}, map[string]string{
+			"cache and inventory queues (events/s) vs minimal consumer's one queue": Fail,
+			"peak RSS at full speed": Pass,
+		}},
+		{"notifications", []string{"notifications"}, &Run{
+			Consumers: map[string]ConsumerRun{"notifications": {PerSecond: 1200}}, PeakRSSMiB: 30,
+			Redis: &RedisUse{CommandsPerCall: 4},
+		}, map[string]string{
+			"Redis commands per notifications call":          Fail,
+			"emails through the worker to a local SMTP sink": Pass,
+			"peak RSS at full speed":                         Pass,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Report{Mode: ModeDrain, Mix: MixProduct, Consumers: tc.consumers, Worker: tc.worker,
+				Minimal: &Run{Consumers: map[string]ConsumerRun{"cache": {PerSecond: 1000}}}}
+			r.evaluate()
+			if len(r.Targets) != len(tc.want) {
+				t.Fatalf("targets %+v, want %v", r.Targets, tc.want)
+			}
+			for _, tg := range r.Targets {
+				if tc.want[tg.Name] != tg.Status {
+					t.Errorf("%s: %s (%s), want %s", tg.Name, tg.Status, tg.Got, tc.want[tg.Name])
+				}
+			}
+		})
+	}
+}
+
+func TestParseCommandStats(t *testing.T) {
+	info := "# Commandstats\r\ncmdstat_evalsha:calls=12,usec=40,usec_per_call=3.33,rejected_calls=0,failed_calls=0\r\ncmdstat_info:calls=3,usec=1\r\ncmdstat_set:calls=5,usec=2\r\n"
+	before := parseCommandStats(info)
+	after := parseCommandStats(strings.NewReplacer("calls=12", "calls=20", "calls=3,", "calls=4,").Replace(info))
+	got := after.since(before)
+	if len(got) != 1 || got["evalsha"] != 8 {
+		t.Errorf("since = %v, want evalsha 8 (info is the harness's own)", got)
+	}
+}

@@ -39,12 +39,12 @@ func runBench(ctx context.Context, e *env, path string, args []string) int {
 		}
 		return exitOK
 	}
-	f := newFlags(path, "Usage: "+path+" [--mode drain|steady] [--events N] [--mix product|mixed|orders] [--rate R]\n"+
+	f := newFlags(path, "Usage: "+path+" [--mode drain|steady] [--events N] [--mix product|mixed|orders|tenants] [--rate R]\n"+
 		"       [--duration D] [--consumers C1,C2] [--baseline] [--minimal] [--emails N] [--keys N] [--json]\n"+
 		"       [--cpuprofile FILE]\n\n"+benchUsage)
 	mode := f.String("mode", bench.ModeDrain, "drain or steady")
 	events := f.Int("events", 20000, "`N` events to preload (drain)")
-	mix := f.String("mix", bench.MixProduct, "product (product.updated only), mixed (shop traffic) or orders (order.created only)")
+	mix := f.String("mix", bench.MixProduct, "product (product.updated only), mixed (shop traffic), orders (order.created only) or tenants (tenant.* events)")
 	rate := f.Float64("rate", 1000, "events per second (steady)")
 	duration := f.Duration("duration", 10*time.Second, "how long to publish (steady)")
 	baseline := f.Bool("baseline", false, "also drain the workload with the bare consumer (drain)")
@@ -60,8 +60,8 @@ func runBench(ctx context.Context, e *env, path string, args []string) int {
 	switch {
 	case *mode != bench.ModeDrain && *mode != bench.ModeSteady:
 		return e.usageError(path, "--mode %q is neither drain nor steady", *mode)
-	case *mix != bench.MixProduct && *mix != bench.MixMixed && *mix != bench.MixOrders:
-		return e.usageError(path, "--mix %q is none of product, mixed and orders", *mix)
+	case *mix != bench.MixProduct && *mix != bench.MixMixed && *mix != bench.MixOrders && *mix != bench.MixTenants:
+		return e.usageError(path, "--mix %q is none of product, mixed, orders and tenants", *mix)
 	case *events < 1:
 		return e.usageError(path, "--events %d must be at least 1", *events)
 	case *rate <= 0 || *duration <= 0:
