@@ -4,15 +4,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // Topology declares what one consumer needs: the events exchange exactly as Kombu declares it,
 // the work queue bound with every routing key the registry maps to the consumer, one TTL retry
-// queue per delay, and the dead-letter queue. It is Watermill's TopologyBuilder, so it runs again
-// on every reconnect; every declaration is idempotent.
+// queue per delay, and the dead-letter queue. The Subscriber runs Declare on every channel it
+// consumes on, after each reconnect too; every declaration is idempotent.
 type Topology struct {
 	Exchange      string
 	Prefix        string
@@ -79,14 +77,4 @@ func DeclareExchange(ch *amqp.Channel, name string) error {
 		return fmt.Errorf("declare exchange %s (topic, durable): %w", name, err)
 	}
 	return nil
-}
-
-// BuildTopology implements Watermill's TopologyBuilder; the subscription topic is the consumer.
-func (t *Topology) BuildTopology(ch *amqp.Channel, params wamqp.BuildTopologyParams, _ wamqp.Config, _ watermill.LoggerAdapter) error {
-	return t.Declare(ch, params.Topic)
-}
-
-// ExchangeDeclare implements Watermill's TopologyBuilder.
-func (t *Topology) ExchangeDeclare(ch *amqp.Channel, name string, _ wamqp.Config) error {
-	return DeclareExchange(ch, name)
 }
