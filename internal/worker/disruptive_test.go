@@ -1,9 +1,9 @@
 //go:build disruptive
 
-// Tests that disturb the shared RabbitMQ for everyone: run alone and without -race (the race
-// detector reports a known data race in watermill-amqp's reconnect code, watermill issue #693):
+// Tests that disturb the shared RabbitMQ for everyone (they close every connection to it), so
+// they run alone, after the rest:
 //
-//	go test -tags disruptive -count=1 -run Disruptive ./internal/worker/
+//	go test -race -tags disruptive -count=1 -run Disruptive ./internal/worker/
 package worker
 
 import (
