@@ -16,21 +16,34 @@ var ErrInvalidCAFile = errors.New("invalid Redis CA file")
 // the system's for a TLS URL (rediss://, rediss+sentinel://, rediss+cluster://). An empty caFile
 // is NewClient; a caFile with a URL that does not use TLS is an error, since it would be ignored.
 func NewClientWithCA(rawURL, caFile string) (redis.UniversalClient, error) {
-	if caFile == "" {
-		return NewClient(rawURL)
-	}
-	p, err := parseURL(rawURL)
+	p, err := prepare(rawURL, caFile)
 	if err != nil {
 		return nil, err
 	}
+	return p.client(), nil
+}
+
+// CheckURL reports what NewClientWithCA would refuse of rawURL and caFile, without building a
+// client: for a check of the whole configuration before anything connects.
+func CheckURL(rawURL, caFile string) error {
+	_, err := prepare(rawURL, caFile)
+	return err
+}
+
+// prepare parses rawURL and, when caFile is set, trusts its CAs.
+func prepare(rawURL, caFile string) (parsedURL, error) {
+	p, err := parseURL(rawURL)
+	if err != nil || caFile == "" {
+		return p, err
+	}
 	roots, err := certpool.Load(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidCAFile, err)
+		return parsedURL{}, fmt.Errorf("%w: %w", ErrInvalidCAFile, err)
 	}
 	conf := p.tlsConfig()
 	if conf == nil {
-		return nil, fmt.Errorf("%w: a CA file is set but redis URL %s does not use TLS: use rediss://", ErrInvalidCAFile, redactURL(rawURL))
+		return parsedURL{}, fmt.Errorf("%w: a CA file is set but redis URL %s does not use TLS: use rediss://", ErrInvalidCAFile, redactURL(rawURL))
 	}
 	conf.RootCAs = roots
-	return p.client(), nil
+	return p, nil
 }

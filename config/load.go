@@ -9,12 +9,41 @@ import (
 	"strings"
 )
 
+// LoadOption adds a check to Load.
+type LoadOption func(*loadChecks)
+
+type loadChecks struct {
+	environ []string
+	also    []func(*Config) error
+}
+
+// Also makes Load run check on the configuration it read and report its problems with its own,
+// all at once: for checks of what the settings name (files, URLs as their clients read them).
+// check sees the configuration as far as it could be read, the defaults standing in for values
+// that could not.
+func Also(check func(*Config) error) LoadOption {
+	return func(c *loadChecks) { c.also = append(c.also, check) }
+}
+
+// RefuseUnknown makes Load refuse every EVENTWORKER_ variable of environ (KEY=value pairs, as
+// os.Environ gives them) that is no setting, naming the setting it most likely meant: a
+// misspelt variable would otherwise be ignored, and the worker start on the default. The
+// variables of the project's tests (EVENTWORKER_TEST_*) and of the benchmark's child process are
+// not settings but known.
+func RefuseUnknown(environ []string) LoadOption {
+	return func(c *loadChecks) { c.environ = environ }
+}
+
 // Load reads the configuration: defaults, then environment variables (and VAR_FILE for
 // secrets), then the flags already parsed into fs by RegisterFlags. It returns every problem at
 // once.
-func Load(getenv func(string) string, fs *flag.FlagSet) (*Config, error) {
+func Load(getenv func(string) string, fs *flag.FlagSet, opts ...LoadOption) (*Config, error) {
+	var checks loadChecks
+	for _, o := range opts {
+		o(&checks)
+	}
 	c := Default()
-	var errs []error
+	errs := unknownVariables(checks.environ)
 	for _, s := range settings {
 		v := getenv(s.env)
 		if s.secret {
@@ -29,6 +58,12 @@ func Load(getenv func(string) string, fs *flag.FlagSet) (*Config, error) {
 					continue
 				}
 				v = strings.TrimSpace(string(b))
+				if v == "" {
+					// An empty secret (a Kubernetes Secret key with no value) must not fall back
+					// to the default and point the worker at localhost.
+					errs = append(errs, fmt.Errorf("%s_FILE: %s is empty: put the value in it, or unset %s_FILE to use %s", s.env, path, s.env, s.env))
+					continue
+				}
 			}
 		}
 		if v == "" {
@@ -51,6 +86,11 @@ func Load(getenv func(string) string, fs *flag.FlagSet) (*Config, error) {
 	}
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	for _, check := range checks.also {
+		if err := check(c); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))

@@ -24,7 +24,7 @@ func commands() []command {
 	return []command{
 		{name: "run", summary: "Run the worker: consume every consumer's queue until SIGTERM", run: runRun},
 		{name: "dlq", summary: dlqSummary, run: func(ctx context.Context, e *env, path string, args []string) int {
-			if err := runDLQ(ctx, args, e.stdout, e.stderr, e.getenv); err != nil {
+			if err := runDLQ(ctx, args, e.stdout, e.stderr, e); err != nil {
 				return e.fail(path, err)
 			}
 			return exitOK

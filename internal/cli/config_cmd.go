@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 
+	"github.com/eventworker/eventworker/internal/app"
+
 	"github.com/eventworker/eventworker/config"
 )
 
@@ -10,8 +12,9 @@ import (
 func runConfig(_ context.Context, e *env, path string, args []string) int {
 	f := newFlags(path, "Usage: "+path+" [flags] [--markdown]\n\n"+
 		"Prints the effective configuration (environment, *_FILE secrets and flags applied), one\n"+
-		"VAR=value a line, with passwords redacted; invalid configuration is reported with every\n"+
-		"problem at once. --markdown prints the table of every setting instead.")
+		"VAR=value a line, with passwords redacted. It checks what run would, before run connects\n"+
+		"(settings, unknown EVENTWORKER_ variables, the registry, the Redis and mail URLs, CA files,\n"+
+		"template overrides), and reports every problem at once with a non-zero exit. --markdown prints the table of every setting instead.")
 	markdown := f.Bool("markdown", false, "print the table of settings, as README.md has it")
 	config.RegisterFlags(f.FlagSet)
 	if status, ok := f.parseFlagsOnly(e, args); !ok {
@@ -23,7 +26,7 @@ func runConfig(_ context.Context, e *env, path string, args []string) int {
 		}
 		return exitOK
 	}
-	cfg, err := config.Load(e.getenv, f.FlagSet)
+	cfg, err := e.loadConfig(f.FlagSet, app.Check)
 	if err != nil {
 		return e.fail(path, err)
 	}

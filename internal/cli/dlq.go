@@ -66,10 +66,10 @@ type dlqFlags struct {
 	positional []string
 }
 
-// runDLQ is `eventworker dlq`: args are those after "dlq", configuration comes from getenv and
-// the flags, logs (JSON) go to stderr. Help goes to stdout and returns nil; every other problem
+// runDLQ is `eventworker dlq`: args are those after "dlq", configuration comes from e's
+// environment and the flags, logs (JSON) go to stderr. Help goes to stdout and returns nil; every other problem
 // is returned, already free of the AMQP password.
-func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer, e *env) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, dlqUsage)
 		return errors.New("dlq: a subcommand is required")
@@ -112,7 +112,7 @@ func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 			"pass --all to confirm, or narrow it with --consumer, --type, --tenant, --since or --limit (--dry-run shows what would go)")
 	}
 
-	cfg, err := config.Load(getenv, fs)
+	cfg, err := e.loadConfig(fs, nil)
 	if err != nil {
 		return err
 	}

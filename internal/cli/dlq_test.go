@@ -13,11 +13,11 @@ import (
 	"github.com/eventworker/eventworker/internal/testenv"
 )
 
-// dlqRun runs `eventworker dlq args...` with the environment env.
-func dlqRun(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+// dlqRun runs `eventworker dlq args...` with the environment vars.
+func dlqRun(t *testing.T, vars map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err = runDLQ(t.Context(), args, &out, &errOut, func(k string) string { return env[k] })
+	err = runDLQ(t.Context(), args, &out, &errOut, &env{getenv: func(k string) string { return vars[k] }})
 	return out.String(), errOut.String(), err
 }
 

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
+	"github.com/eventworker/eventworker/config"
 	"io"
 	"os"
 )
@@ -19,10 +21,27 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// environ lists the environment as KEY=value pairs, for the check of unknown EVENTWORKER_
+	// variables; nil checks nothing.
+	environ func() []string
 }
 
 func osEnv(stdout, stderr io.Writer) *env {
-	return &env{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return &env{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, environ: os.Environ}
+}
+
+// loadConfig loads the configuration from the environment and fs, refusing unknown
+// EVENTWORKER_ variables, and with check (when not nil) reports what it finds with the rest.
+func (e *env) loadConfig(fs *flag.FlagSet, check func(*config.Config) error) (*config.Config, error) {
+	var environ []string
+	if e.environ != nil {
+		environ = e.environ()
+	}
+	opts := []config.LoadOption{config.RefuseUnknown(environ)}
+	if check != nil {
+		opts = append(opts, config.Also(check))
+	}
+	return config.Load(e.getenv, fs, opts...)
 }
 
 // fail reports that the command at path could not do its work and returns exitFail.

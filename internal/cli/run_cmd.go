@@ -24,7 +24,7 @@ func runRun(ctx context.Context, e *env, path string, args []string) int {
 	if status, ok := f.parseFlagsOnly(e, args); !ok {
 		return status
 	}
-	cfg, err := config.Load(e.getenv, f.FlagSet)
+	cfg, err := e.loadConfig(f.FlagSet, app.Check)
 	if err != nil {
 		return e.fail(path, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/eventworker/eventworker/cache"
-	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/analytics"
 )
 
@@ -41,7 +40,7 @@ func runStats(ctx context.Context, e *env, path string, args []string) int {
 	case *days < 1 || *days > 400:
 		return e.usageError(path, "--days %d must be between 1 and 400 (counters are kept 400 days)", *days)
 	}
-	cfg, err := config.Load(e.getenv, f.FlagSet)
+	cfg, err := e.loadConfig(f.FlagSet, nil)
 	if err != nil {
 		return e.fail(path, err)
 	}

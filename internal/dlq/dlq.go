@@ -231,13 +231,13 @@ func (t *Tool) selected(f Filter) ([]string, error) {
 	return out, nil
 }
 
-// walkQueue reads one dead-letter queue on a channel of its own. It fetches exactly as many
+// walkQueue reads one dead-letter queue on a channel of its own. It fetches at most as many
 // messages as the queue held when it started, each kept unacknowledged so that the next get
 // returns the next message and none is seen twice; new dead letters that arrive meanwhile wait
-// for the next run. It reads the whole queue even once the limit is reached, and at the end
-// returns every message it did not acknowledge one by one, oldest first: a classic queue puts
-// each back in its place, and a quorum queue, which requeues at the back, then holds them in
-// their previous order too.
+// for the next run. It stops reading once the limit is reached, so `dlq list --limit 1` holds
+// one message, not the queue, and at the end returns every message it did not acknowledge one
+// by one, oldest first: a dead-letter queue is a classic queue, which puts each back in its
+// place.
 func (t *Tool) walkQueue(ctx context.Context, consumer string, f Filter, extra func(*Entry) bool, matched *int, visit visitFunc) (err error) {
 	queue := broker.Names{Prefix: t.prefix, Consumer: consumer}.DeadLetter()
 	ch, err := t.conn.Channel()
@@ -260,6 +260,9 @@ func (t *Tool) walkQueue(ctx context.Context, consumer string, f Filter, extra f
 		}
 	}()
 	for i := 0; i < q.Messages; i++ {
+		if f.Limit > 0 && *matched >= f.Limit {
+			return nil
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -269,10 +272,6 @@ func (t *Tool) walkQueue(ctx context.Context, consumer string, f Filter, extra f
 		}
 		if !ok {
 			return nil // someone else took messages meanwhile
-		}
-		if f.Limit > 0 && *matched >= f.Limit {
-			held = append(held, d.DeliveryTag)
-			continue
 		}
 		e := decode(consumer, queue, d)
 		if !f.Match(&e) || (extra != nil && !extra(&e)) {

@@ -612,3 +612,27 @@ func TestCancelledContextReturnsEverything(t *testing.T) {
 	e.exactly(e.dlq("alpha"), 1)
 	e.exactly(e.work("alpha"), 0)
 }
+
+// TestListWithALimitReadsNoFurther: a list with --limit 1 takes one message from the queue and
+// puts it back; the others are never delivered, so they are not redelivered ones afterwards.
+func TestListWithALimitReadsNoFurther(t *testing.T) {
+	e := newEnv(t, "alpha")
+	for _, id := range []string{"e1", "e2", "e3"} {
+		e.publishDead("alpha", dead{id: id, eventType: "order.created", tenant: "t1"})
+	}
+	e.count(e.dlq("alpha"), 3)
+	got, err := e.tool.List(t.Context(), Filter{Limit: 1})
+	if err != nil || !slices.Equal(ids(got), []string{"e1"}) {
+		t.Fatalf("List(limit 1) = %v, %v", ids(got), err)
+	}
+	e.count(e.dlq("alpha"), 3)
+	for i, want := range []string{"e1", "e2", "e3"} {
+		d, ok, err := e.ch.Get(e.dlq("alpha"), false)
+		if err != nil || !ok {
+			t.Fatalf("get %d: %v, %v", i, ok, err)
+		}
+		if d.MessageId != want || d.Redelivered != (i == 0) {
+			t.Errorf("message %d: %s, redelivered %v; want %s, redelivered only for the one listed", i, d.MessageId, d.Redelivered, want)
+		}
+	}
+}

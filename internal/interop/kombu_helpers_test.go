@@ -172,6 +172,13 @@ type goQueue struct {
 // auto-ack; the queue is deleted when the test ends.
 func bindGoQueue(t *testing.T, url, exchange string, keys ...string) *goQueue {
 	t.Helper()
+	return bindGoQueueOf(t, url, exchange, "", keys...)
+}
+
+// bindGoQueueOf is bindGoQueue for a durable queue of queueType (quorum or classic), or the
+// non-durable classic queue bindGoQueue declares for "".
+func bindGoQueueOf(t *testing.T, url, exchange, queueType string, keys ...string) *goQueue {
+	t.Helper()
 	conn, err := amqp.Dial(url)
 	if err != nil {
 		t.Fatalf("consumer connection: %v", err)
@@ -185,7 +192,11 @@ func bindGoQueue(t *testing.T, url, exchange string, keys ...string) *goQueue {
 	if err != nil {
 		t.Fatalf("consumer channel: %v", err)
 	}
-	if _, err := ch.QueueDeclare(name, false, false, false, false, nil); err != nil {
+	durable, args := false, amqp.Table(nil)
+	if queueType != "" {
+		durable, args = true, amqp.Table{"x-queue-type": queueType}
+	}
+	if _, err := ch.QueueDeclare(name, durable, false, false, false, args); err != nil {
 		t.Fatalf("declare queue %s: %v", name, err)
 	}
 	for _, k := range keys {

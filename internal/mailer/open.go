@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -171,4 +172,17 @@ func (e *endpoint) logAttrs(cfg Config) []any {
 		attrs = append(attrs, "dir", e.dir)
 	}
 	return attrs
+}
+
+// Check reports everything Open would refuse of cfg (its settings, every problem of the URL,
+// an unreadable ca_file), without opening anything: for a check of the whole configuration
+// before the worker starts.
+func Check(cfg Config) error {
+	cfg.setDefaults()
+	err := cfg.Validate() // the URL's problems included
+	if ep, perr := parseURL(cfg.URL); perr == nil && (ep.scheme == schemeSMTP || ep.scheme == schemeSMTPS) {
+		_, terr := tlsConfig(ep)
+		err = errors.Join(err, terr)
+	}
+	return err
 }
