@@ -128,6 +128,22 @@ func (c *Confirmer) Inspect(queue string) (amqp.Queue, error) {
 	return q, nil
 }
 
+// Declare runs declare on a channel of its own, on the confirmer's connection: a declaration
+// that fails closes its channel, not the one that publishes.
+func (c *Confirmer) Declare(declare func(ch *amqp.Channel) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.connect(); err != nil {
+		return err
+	}
+	ch, err := c.conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	defer ch.Close()
+	return declare(ch)
+}
+
 // Connection returns the underlying connection, connecting if needed, for tools that need
 // their own channels (the dlq command).
 func (c *Confirmer) Connection() (*amqp.Connection, error) {

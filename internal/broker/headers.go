@@ -19,6 +19,13 @@ const (
 	HeaderConsumer = "x-eventworker-consumer"
 	// HeaderReplayed counts how often `eventworker dlq replay` sent the message back.
 	HeaderReplayed = "x-eventworker-replayed"
+	// HeaderHost names the host (the pod) whose worker dead-lettered the message.
+	HeaderHost = "x-eventworker-host"
+	// HeaderErrors lists the chain of errors of the last failure, outermost first: the
+	// error, then each error it wraps.
+	HeaderErrors = "x-eventworker-errors"
+	// HeaderStack is the stack trace of a handler that panicked.
+	HeaderStack = "x-eventworker-stack"
 )
 
 // Error classes of a dead letter.
@@ -27,6 +34,13 @@ const (
 	ClassPermanent = "permanent"
 	// ClassExhausted: a transient error that outlasted every retry.
 	ClassExhausted = "exhausted"
+	// ClassDeliveryLimit: RabbitMQ dead-lettered the message itself, after the quorum queue's
+	// x-delivery-limit deliveries without an acknowledgement (the worker died or was stopped
+	// while it held it that many times: a message that crashes or hangs the worker).
+	ClassDeliveryLimit = "delivery_limit"
+	// ClassBroker: RabbitMQ dead-lettered the message for another reason (its x-death says
+	// which: expired, maxlen, rejected).
+	ClassBroker = "broker"
 )
 
 // Metadata keys of the Watermill messages the marshaler produces.

@@ -34,8 +34,12 @@ type SubscriberConfig struct {
 	// Queue names the queue a topic consumes.
 	Queue func(topic string) string
 	// Declare, when not nil, declares what a topic's queue needs on ch before each time it is
-	// consumed, the first and after every reconnection.
+	// consumed, the first and after every reconnection, and again every DeclareEvery while it
+	// is consumed: a queue an operator deleted (a dead-letter queue the broker dead-letters
+	// into, say) comes back by itself.
 	Declare func(ch *amqp.Channel, topic string) error
+	// DeclareEvery is how often Declare runs while a topic is consumed; 30 s by default.
+	DeclareEvery time.Duration
 	// Logger receives the subscriber's lines; nil discards them.
 	Logger *slog.Logger
 	// MaxBackoff caps the wait between attempts to connect or to consume again; 30 s by
@@ -53,6 +57,9 @@ func (c *SubscriberConfig) setDefaults() {
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = 30 * time.Second
 	}
+	if c.DeclareEvery == 0 {
+		c.DeclareEvery = 30 * time.Second
+	}
 }
 
 // Validate reports every problem of c at once.
@@ -67,8 +74,8 @@ func (c SubscriberConfig) Validate() error {
 	if c.Queue == nil {
 		errs = append(errs, errors.New("subscriber: Queue is nil"))
 	}
-	if c.MaxBackoff < 0 {
-		errs = append(errs, fmt.Errorf("subscriber: MaxBackoff %s is negative", c.MaxBackoff))
+	if c.MaxBackoff < 0 || c.DeclareEvery < 0 {
+		errs = append(errs, fmt.Errorf("subscriber: MaxBackoff %s and DeclareEvery %s must not be negative", c.MaxBackoff, c.DeclareEvery))
 	}
 	return errors.Join(errs...)
 }
@@ -292,6 +299,12 @@ func (sub *subscription) consume() error {
 	defer sub.consuming.Store(false)
 
 	stop := &canceller{ch: ch, tag: tag, acks: acks, stopping: s.stopping}
+	var redeclare <-chan time.Time
+	if s.cfg.Declare != nil {
+		t := time.NewTicker(s.cfg.DeclareEvery)
+		defer t.Stop()
+		redeclare = t.C
+	}
 	for {
 		select {
 		case d, ok := <-deliveries:
@@ -319,6 +332,11 @@ func (sub *subscription) consume() error {
 		case <-stop.due():
 			if err := stop.cancel(); err != nil {
 				return sub.drain(acks)
+			}
+		case <-redeclare:
+			if err := s.cfg.Declare(ch, sub.topic); err != nil {
+				// The channel is closed now; its deliveries end, and the loop consumes again.
+				s.cfg.Logger.Warn("could not declare the queues of a consumer again", "queue", sub.queue, "error", err.Error())
 			}
 		case <-s.closing:
 			return nil

@@ -302,3 +302,58 @@ func TestSubscriberConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscriberDeclaresAgainWhileConsuming: while a queue is consumed its topology is declared
+// again now and then, so a queue an operator deleted beside it (the dead-letter queue the broker
+// dead-letters into) comes back by itself.
+func TestSubscriberDeclaresAgainWhileConsuming(t *testing.T) {
+	url := testenv.AMQPURL(t)
+	work, side := testenv.Name("ewsub"), testenv.Name("ewsub-side")
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Cleanup(func() {
+		if ch, err := conn.Channel(); err == nil {
+			_, _ = ch.QueueDelete(work, false, false, false)
+			_, _ = ch.QueueDelete(side, false, false, false)
+		}
+	})
+	sub, err := broker.NewSubscriber(broker.SubscriberConfig{
+		URL: url, Prefetch: 1, DeclareEvery: 100 * time.Millisecond,
+		Queue: func(string) string { return work },
+		Declare: func(ch *amqp.Channel, _ string) error {
+			for _, q := range []string{work, side} {
+				if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := sub.Subscribe(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "consuming", 10*time.Second, func() bool { return sub.Ready() == nil })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDelete(side, false, false, false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deleted queue declared again", 10*time.Second, func() bool {
+		c, err := conn.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = c.QueueDeclarePassive(side, true, false, false, false, nil)
+		return err == nil
+	})
+}

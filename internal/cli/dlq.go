@@ -378,6 +378,12 @@ func dlqWriteEntry(w io.Writer, e dlq.Entry) {
 	row("replayed", strconv.Itoa(e.Replayed))
 	row("first_failure", dlqCellTime(e.FirstFailure))
 	row("last_failure", dlqCellTime(e.LastFailure))
+	if e.Host != "" {
+		row("host", e.Host)
+	}
+	for i, msg := range e.Errors {
+		row(fmt.Sprintf("error[%d]", i), dlqOneLine(msg))
+	}
 	p := e.Properties
 	row("content_type", dlqCell(p.ContentType))
 	if p.ContentEncoding != "" {
@@ -392,11 +398,19 @@ func dlqWriteEntry(w io.Writer, e dlq.Entry) {
 	row("timestamp", dlqCellTime(p.Timestamp))
 	_ = tw.Flush()
 
+	if e.Stack != "" {
+		fmt.Fprintln(w, "stack:")
+		for _, line := range strings.Split(strings.TrimRight(e.Stack, "\n"), "\n") {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
 	fmt.Fprintln(w, "headers:")
 	h := dlq.JSONHeaders(e.Headers)
 	keys := make([]string, 0, len(h))
 	for k := range h {
-		keys = append(keys, k)
+		if k != broker.HeaderStack && k != broker.HeaderErrors { // shown above
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {

@@ -160,31 +160,21 @@ func (t *Tool) Purge(ctx context.Context, f Filter, dryRun bool, log *slog.Logge
 	return purged, err
 }
 
-// ReplayPublishing is the message a replay publishes for the dead letter d: its body and
-// properties unchanged and persistent, its application headers, HeaderRoutingKey = routingKey
-// (when known) and HeaderReplayed one more than before; the worker's failure history
-// (attempts, failure times, reason, class, consumer) and the broker's x-death are dropped.
+// ReplayPublishing is the message a replay publishes for the dead letter d: the original
+// message (broker.Republish: body, properties, and application headers with their AMQP types, as
+// first published, the expiration restored), HeaderRoutingKey = routingKey (when known) and
+// HeaderReplayed one more than before; the worker's failure history (attempts, failure times,
+// reason, class, consumer, host, errors, stack) and the broker's x-death are dropped.
 func ReplayPublishing(routingKey string, d amqp.Delivery) amqp.Publishing {
-	h := broker.ApplicationHeaders(d.Headers)
+	p := broker.Republish(&d)
+	delete(p.Headers, broker.HeaderFirstFailure)
 	if routingKey != "" {
-		h[broker.HeaderRoutingKey] = routingKey
+		p.Headers[broker.HeaderRoutingKey] = routingKey
 	}
 	prev, _ := broker.HeaderInt(d.Headers[broker.HeaderReplayed])
-	h[broker.HeaderReplayed] = prev + 1
-	return amqp.Publishing{
-		Headers:         h,
-		ContentType:     d.ContentType,
-		ContentEncoding: d.ContentEncoding,
-		DeliveryMode:    amqp.Persistent,
-		Priority:        d.Priority,
-		CorrelationId:   d.CorrelationId,
-		ReplyTo:         d.ReplyTo,
-		MessageId:       d.MessageId,
-		Timestamp:       d.Timestamp,
-		Type:            d.Type,
-		AppId:           d.AppId,
-		Body:            d.Body,
-	}
+	p.Headers[broker.HeaderReplayed] = prev + 1
+	broker.Restore(&p)
+	return p
 }
 
 // visitFunc handles one matching dead letter; it returns true to acknowledge (remove) it.

@@ -457,7 +457,7 @@ func TestBrokerDeadLetter(t *testing.T) {
 		t.Fatalf("listed %d", len(got))
 	}
 	en := got[0]
-	if en.Reason != "broker: delivery_limit" || en.Class != broker.ClassExhausted || en.RoutingKey != "order.created" ||
+	if !strings.Contains(en.Reason, "more often than its x-delivery-limit allows") || en.Class != broker.ClassDeliveryLimit || en.RoutingKey != "order.created" ||
 		en.EventID != "crash-1" || en.LastFailure.IsZero() || !bytes.Equal(en.Body, body) {
 		t.Errorf("broker dead letter: %+v", en)
 	}

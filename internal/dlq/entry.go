@@ -3,6 +3,7 @@ package dlq
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -23,10 +24,16 @@ type Entry struct {
 	EventType string
 	// TenantID is the body's tenant_id.
 	TenantID string
-	// Class is "permanent" or "exhausted"; Reason says why the message was dead-lettered
-	// ("broker: <x-death reason>" for a message the broker dead-lettered).
+	// Class is "permanent", "exhausted", "delivery_limit" (RabbitMQ dead-lettered it after its
+	// queue's delivery limit) or "broker" (RabbitMQ, for another reason); Reason says why the
+	// message was dead-lettered.
 	Class  string
 	Reason string
+	// Host is the host whose worker dead-lettered it; Errors the chain of errors of the last
+	// failure, outermost first; Stack the stack trace of a handler that panicked.
+	Host   string
+	Errors []string
+	Stack  string
 	// RoutingKey is the message's original routing key (its event type).
 	RoutingKey string
 	// Attempts counts the failed attempts; Replayed how often the message was replayed before.
@@ -71,6 +78,8 @@ func decode(consumer, queue string, d amqp.Delivery) Entry {
 		Queue:      queue,
 		Class:      headerString(h[broker.HeaderErrorClass]),
 		Reason:     headerString(h[broker.HeaderReason]),
+		Host:       headerString(h[broker.HeaderHost]),
+		Stack:      headerString(h[broker.HeaderStack]),
 		RoutingKey: headerString(h[broker.HeaderRoutingKey]),
 		Body:       d.Body,
 		Headers:    h,
@@ -82,6 +91,11 @@ func decode(consumer, queue string, d amqp.Delivery) Entry {
 	}
 	if n, ok := broker.HeaderInt(h[broker.HeaderAttempts]); ok {
 		e.Attempts = int(n)
+	}
+	if errs, ok := h[broker.HeaderErrors].([]any); ok {
+		for _, x := range errs {
+			e.Errors = append(e.Errors, headerString(x))
+		}
 	}
 	if n, ok := broker.HeaderInt(h[broker.HeaderReplayed]); ok {
 		e.Replayed = int(n)
@@ -97,8 +111,7 @@ func decode(consumer, queue string, d amqp.Delivery) Entry {
 	if deaths := xDeaths(h[headerXDeath]); len(deaths) > 0 {
 		latest, oldest := deaths[0], deaths[len(deaths)-1]
 		if e.Reason == "" && e.Class == "" {
-			e.Reason = "broker: " + orDash(headerString(latest["reason"]))
-			e.Class = broker.ClassExhausted
+			e.Class, e.Reason = brokerReason(headerString(latest["reason"]), latest, e.DeliveryCount)
 		}
 		if e.RoutingKey == "" {
 			if keys, ok := oldest["routing-keys"].([]any); ok && len(keys) > 0 {
@@ -133,6 +146,23 @@ func decode(consumer, queue string, d amqp.Delivery) Entry {
 		e.EventType = e.RoutingKey
 	}
 	return e
+}
+
+// brokerReason is the class and reason of a message RabbitMQ dead-lettered itself, from its
+// latest x-death entry.
+func brokerReason(reason string, death amqp.Table, deliveryCount int) (class, text string) {
+	if reason != "delivery_limit" {
+		return broker.ClassBroker, "broker: " + orDash(reason)
+	}
+	times := "more often than its x-delivery-limit allows"
+	if deliveryCount > 0 {
+		times = fmt.Sprintf("%d times, its x-delivery-limit", deliveryCount)
+	}
+	queue := orDash(headerString(death["queue"]))
+	return broker.ClassDeliveryLimit, fmt.Sprintf("broker: delivered from %s %s, without an acknowledgement: "+
+		"the worker died or was stopped while holding it each time. A message that crashes or hangs the worker "+
+		"ends here; so can one that was only in flight during repeated crashes or kills. Look at the worker's logs "+
+		"around the dead letter's time before replaying it", queue, times)
 }
 
 // lenientFields returns the string values of the wanted top-level fields of a JSON object,

@@ -52,7 +52,8 @@ func TestDecodeBrokerDeadLetter(t *testing.T) {
 		},
 	}
 	e := decode("c", "p.c.dlq", d)
-	if e.Reason != "broker: delivery_limit" || e.Class != broker.ClassExhausted || e.RoutingKey != "order.created" ||
+	if !strings.HasPrefix(e.Reason, "broker: delivered from p.c 3 times, its x-delivery-limit, without an acknowledgement") ||
+		e.Class != broker.ClassDeliveryLimit || e.RoutingKey != "order.created" ||
 		!e.LastFailure.Equal(died) || !e.FirstFailure.Equal(died.Add(-time.Hour)) || e.Attempts != 3 || e.EventType != "order.created" {
 		t.Errorf("decode: %+v", e)
 	}
@@ -79,10 +80,10 @@ func TestReplayPublishing(t *testing.T) {
 	}
 	p := ReplayPublishing("order.created", d)
 	if string(p.Body) != "raw" || p.MessageId != "m" || p.CorrelationId != "c" || p.ContentType != "application/json" ||
-		p.AppId != "a" || p.DeliveryMode != amqp.Persistent || p.UserId != "" || p.Expiration != "" {
-		t.Errorf("publishing: %+v", p)
+		p.AppId != "a" || p.DeliveryMode != amqp.Persistent || p.UserId != "" || p.Expiration != "1000" {
+		t.Errorf("publishing: %+v (the expiration restored, the user-id kept in a header)", p)
 	}
-	want := amqp.Table{"x-custom": "kept", broker.HeaderRoutingKey: "order.created", broker.HeaderReplayed: int64(3)}
+	want := amqp.Table{"x-custom": "kept", broker.HeaderRoutingKey: "order.created", broker.HeaderReplayed: int64(3), broker.HeaderUserID: "someone"}
 	if len(p.Headers) != len(want) {
 		t.Errorf("headers %v, want %v", p.Headers, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -32,8 +33,12 @@ type deduper interface {
 	Begin(ctx context.Context, consumer, eventID string) (idempotency.State, *idempotency.Lease, error)
 }
 
-// maxReasonBytes keeps a dead letter's reason header well below the AMQP frame size.
-const maxReasonBytes = 4096
+// maxReasonBytes and maxStackBytes keep a dead letter's reason and stack headers well below the
+// AMQP frame size.
+const (
+	maxReasonBytes = 4096
+	maxStackBytes  = 16 << 10
+)
 
 // pipeline is what every message of one consumer goes through.
 type pipeline struct {
@@ -51,6 +56,8 @@ type pipeline struct {
 	handles map[string]bool
 	// valid is the worker's cache of validated events, shared by its consumers.
 	valid *validCache
+	// redeclare, when not nil, declares the consumer's queues again (over RabbitMQ).
+	redeclare func(ctx context.Context) error
 	// inEffect is true for a handler whose effects record their events (handlers.InEffectRecorder).
 	inEffect bool
 	// kept holds the consumer's metric children once looked up.
@@ -98,7 +105,8 @@ func (p *pipeline) handle(msg *message.Message) error {
 		// A binding left over from an older registry.yaml routes it here.
 		return p.reject(ctx, ml.logger(), d, fmt.Sprintf("consumer %s does not handle %s in this registry (a stale queue binding?)", p.consumer, ev.Type))
 	}
-	if d.attempts == 0 {
+	if msg.Metadata.Get(broker.MetaFirstFailure) == "" {
+		// A message back from a retry queue, with an attempt spent or not, was counted already.
 		p.m.EventsReceived.WithLabelValues(p.consumer, ev.Type, strconv.Itoa(ev.Version)).Inc()
 	}
 
@@ -172,10 +180,10 @@ func (p *pipeline) handle(msg *message.Message) error {
 	}
 	d.attempts++
 	if handlers.IsPermanent(herr) {
-		return p.giveUp(ctx, log, d, broker.ClassPermanent, herr.Error())
+		return p.giveUp(ctx, log, d, broker.ClassPermanent, herr.Error(), herr)
 	}
 	if d.attempts >= p.cfg.MaxAttempts() {
-		return p.giveUp(ctx, log, d, broker.ClassExhausted, fmt.Sprintf("failed %d attempts, last: %v", d.attempts, herr))
+		return p.giveUp(ctx, log, d, broker.ClassExhausted, fmt.Sprintf("failed %d attempts, last: %v", d.attempts, herr), herr)
 	}
 	return p.retry(ctx, log, d, d.attempts, herr)
 }
@@ -213,7 +221,7 @@ func (p *pipeline) call(ctx context.Context, ev *registry.Event) (err error) {
 	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panicked: %v", r)
+			err = &panicError{value: r, stack: string(debug.Stack())}
 		}
 		p.handlerDuration().Observe(time.Since(start).Seconds())
 	}()
@@ -232,16 +240,16 @@ func (p *pipeline) call(ctx context.Context, ev *registry.Event) (err error) {
 // reject dead-letters a message that can never succeed: invalid, too large, or not ours.
 func (p *pipeline) reject(ctx context.Context, log *slog.Logger, d delivery, reason string) error {
 	d.attempts++
-	if err := p.deadLetter(ctx, log, d, broker.ClassPermanent, reason); err != nil {
+	if err := p.deadLetter(ctx, log, d, broker.ClassPermanent, reason, nil); err != nil {
 		return err
 	}
 	p.countOutcome(metrics.OutcomeInvalid)
 	return nil
 }
 
-// giveUp dead-letters a valid event whose handling failed for good.
-func (p *pipeline) giveUp(ctx context.Context, log *slog.Logger, d delivery, class, reason string) error {
-	if err := p.deadLetter(ctx, log, d, class, reason); err != nil {
+// giveUp dead-letters a valid event whose handling failed for good with cause.
+func (p *pipeline) giveUp(ctx context.Context, log *slog.Logger, d delivery, class, reason string, cause error) error {
+	if err := p.deadLetter(ctx, log, d, class, reason, cause); err != nil {
 		return err
 	}
 	p.countOutcome(metrics.OutcomeDeadLettered)
@@ -251,12 +259,12 @@ func (p *pipeline) giveUp(ctx context.Context, log *slog.Logger, d delivery, cla
 // retry stores the message in the retry queue for its attempt; the queue's TTL sends it back.
 func (p *pipeline) retry(ctx context.Context, log *slog.Logger, d delivery, attempts int, cause error) error {
 	if len(p.cfg.RetryDelays) == 0 {
-		return p.giveUp(ctx, log, d, broker.ClassExhausted, "no retry delays configured; last error: "+cause.Error())
+		return p.giveUp(ctx, log, d, broker.ClassExhausted, "no retry delays configured; last error: "+cause.Error(), cause)
 	}
 	level := min(max(attempts-1, 0), len(p.cfg.RetryDelays)-1)
 	delay := p.cfg.RetryDelays[level]
 	pub := p.publishing(d, attempts, "")
-	if err := p.out.Publish(ctx, "", p.names.Retry(delay), pub); err != nil {
+	if err := p.store(ctx, log, p.names.Retry(delay), pub); err != nil {
 		return p.storeFailed(log, "retry", err)
 	}
 	p.countOutcome(metrics.OutcomeRetried)
@@ -264,44 +272,81 @@ func (p *pipeline) retry(ctx context.Context, log *slog.Logger, d delivery, atte
 	return nil
 }
 
-// deadLetter stores the message, byte for byte, in the consumer's dead-letter queue.
-func (p *pipeline) deadLetter(ctx context.Context, log *slog.Logger, d delivery, class, reason string) error {
-	if len(reason) > maxReasonBytes {
-		reason = reason[:maxReasonBytes] + "…"
-	}
+// deadLetter stores the message, byte for byte, in the consumer's dead-letter queue, with what
+// an operator needs to know why: the class and reason, the consumer, the host, the time (the
+// last failure), the chain of errors and, for a handler that panicked, its stack trace.
+func (p *pipeline) deadLetter(ctx context.Context, log *slog.Logger, d delivery, class, reason string, cause error) error {
+	reason = truncate(reason, maxReasonBytes)
 	pub := p.publishing(d, d.attempts, reason)
 	pub.Headers[broker.HeaderErrorClass] = class
 	pub.Headers[broker.HeaderConsumer] = p.consumer
-	if err := p.out.Publish(ctx, "", p.names.DeadLetter(), pub); err != nil {
+	pub.Headers[broker.HeaderHost] = hostname
+	var stack string
+	if cause != nil {
+		pub.Headers[broker.HeaderErrors] = errorChain(cause)
+		var pe *panicError
+		if errors.As(cause, &pe) {
+			stack = truncate(pe.stack, maxStackBytes)
+			pub.Headers[broker.HeaderStack] = stack
+		}
+	}
+	if err := p.store(ctx, log, p.names.DeadLetter(), pub); err != nil {
 		return p.storeFailed(log, "dead letter", err)
 	}
 	p.m.DeadLetters.WithLabelValues(p.consumer, class).Inc()
-	log.Error("event dead-lettered", "class", class, "reason", reason, "queue", p.names.DeadLetter())
+	if stack != "" {
+		log.Error("event dead-lettered", "class", class, "reason", reason, "queue", p.names.DeadLetter(), "stack", stack)
+	} else {
+		log.Error("event dead-lettered", "class", class, "reason", reason, "queue", p.names.DeadLetter())
+	}
 	return nil
 }
 
-// publishing rebuilds the message for a retry or dead-letter queue: the original body and
-// properties, the application's headers, and the retry state.
-func (p *pipeline) publishing(d delivery, attempts int, reason string) amqp.Publishing {
-	md := d.msg.Metadata
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	first := md.Get(broker.MetaFirstFailure)
-	if first == "" {
-		first = now
+// store publishes pub to queue and waits for the broker's confirm. A queue that is gone (an
+// operator deleted it) makes the publish unroutable: the consumer's queues are declared again
+// and it is tried once more, so the message is never acknowledged without its copy.
+func (p *pipeline) store(ctx context.Context, log *slog.Logger, queue string, pub amqp.Publishing) error {
+	err := p.out.Publish(ctx, "", queue, pub)
+	if !errors.Is(err, broker.ErrUnroutable) || p.redeclare == nil {
+		return err
 	}
-	h := broker.HeadersFromMetadata(md)
+	log.Warn("a queue of the consumer is missing; declaring its queues again", "queue", queue)
+	if derr := p.redeclare(ctx); derr != nil {
+		return fmt.Errorf("%w; declaring the consumer's queues again failed: %w", err, derr)
+	}
+	return p.out.Publish(ctx, "", queue, pub)
+}
+
+// publishing rebuilds the message for a retry or dead-letter queue: the original body,
+// properties and headers as they came (broker.Republish; over a local transport, from the
+// message's metadata), and the retry state.
+func (p *pipeline) publishing(d delivery, attempts int, reason string) amqp.Publishing {
+	now := broker.FailureTime(time.Now())
+	var pub amqp.Publishing
+	if orig, ok := broker.DeliveryOf(d.msg); ok {
+		pub = broker.Republish(orig)
+	} else {
+		md := d.msg.Metadata
+		pub = amqp.Publishing{
+			Headers: broker.HeadersFromMetadata(md), Body: d.msg.Payload, DeliveryMode: amqp.Persistent,
+			ContentType: md.Get(broker.MetaContentType), MessageId: md.Get(broker.MetaMessageID),
+			CorrelationId: md.Get(broker.MetaCorrelationID), AppId: md.Get(broker.MetaAppID), Timestamp: time.Now(),
+		}
+		if first := md.Get(broker.MetaFirstFailure); first != "" {
+			pub.Headers[broker.HeaderFirstFailure] = first
+		}
+	}
+	h := pub.Headers
+	if _, ok := h[broker.HeaderFirstFailure]; !ok {
+		h[broker.HeaderFirstFailure] = now
+	}
 	h[broker.HeaderRoutingKey] = d.rk
 	h[broker.HeaderAttempts] = int64(attempts)
-	h[broker.HeaderFirstFailure] = first
 	h[broker.HeaderLastFailure] = now
 	if reason != "" {
 		h[broker.HeaderReason] = reason
 	}
-	return amqp.Publishing{
-		Headers: h, Body: d.msg.Payload, DeliveryMode: amqp.Persistent,
-		ContentType: md.Get(broker.MetaContentType), MessageId: md.Get(broker.MetaMessageID),
-		CorrelationId: md.Get(broker.MetaCorrelationID), AppId: md.Get(broker.MetaAppID), Timestamp: time.Now(),
-	}
+	return pub
 }
 
 // storeFailed waits a moment and returns an error, so Watermill nacks and the broker redelivers

@@ -15,6 +15,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
@@ -180,6 +181,11 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 		}
 		for _, t := range w.topology.Bindings[c] {
 			p.handles[t] = true
+		}
+		if w.local == nil {
+			p.redeclare = func(context.Context) error {
+				return w.d.Confirmer.Declare(func(ch *amqp.Channel) error { return w.topology.Declare(ch, c) })
+			}
 		}
 		// The pipeline runs on ConcurrencyOf(c) goroutines. Over RabbitMQ one subscription
 		// hands over up to the prefetch at once; a local subscription hands over one message
