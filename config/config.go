@@ -55,6 +55,10 @@ type Config struct {
 	TemplateDir     string
 }
 
+// ExitMargin is how long after EVENTWORKER_SHUTDOWN_TIMEOUT the process exits at the latest,
+// whatever the services it talks to do; a container's grace period must be longer than both.
+const ExitMargin = 2 * time.Second
+
 // MinLeaseTTL is the shortest EVENTWORKER_LEASE_TTL.
 const MinLeaseTTL = 3 * time.Second
 
@@ -165,6 +169,14 @@ func (c *Config) Validate() error {
 		if positive[name] <= 0 {
 			bad("%s: %s must be positive", name, positive[name])
 		}
+	}
+	// The timeouts nest, so a shutdown's deadline is one: a send ends within its handler's run,
+	// and a handler within the shutdown (whose grace period, in the manifests, is longer still).
+	if c.HandlerTimeout > 0 && c.ShutdownTimeout > 0 && c.HandlerTimeout >= c.ShutdownTimeout {
+		bad("EVENTWORKER_HANDLER_TIMEOUT: %s must be shorter than EVENTWORKER_SHUTDOWN_TIMEOUT (%s), or a handler outlives the shutdown's deadline", c.HandlerTimeout, c.ShutdownTimeout)
+	}
+	if c.MailTimeout > 0 && c.HandlerTimeout > 0 && c.MailTimeout > c.HandlerTimeout {
+		bad("EVENTWORKER_MAIL_TIMEOUT: %s must be at most EVENTWORKER_HANDLER_TIMEOUT (%s): an SMTP send runs within its handler", c.MailTimeout, c.HandlerTimeout)
 	}
 	if c.LeaseTTL > 0 && c.LeaseTTL < MinLeaseTTL {
 		bad("EVENTWORKER_LEASE_TTL: %s is shorter than %s: the lease is renewed every third of it, and a renewal needs time to reach Redis", c.LeaseTTL, MinLeaseTTL)

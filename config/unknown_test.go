@@ -65,3 +65,22 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeoutsMustNest(t *testing.T) {
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"EVENTWORKER_HANDLER_TIMEOUT": "30s"}, "EVENTWORKER_HANDLER_TIMEOUT: 30s must be shorter than EVENTWORKER_SHUTDOWN_TIMEOUT (25s)"},
+		{map[string]string{"EVENTWORKER_MAIL_TIMEOUT": "21s"}, "EVENTWORKER_MAIL_TIMEOUT: 21s must be at most EVENTWORKER_HANDLER_TIMEOUT (20s)"},
+		{map[string]string{"EVENTWORKER_SHUTDOWN_TIMEOUT": "10s", "EVENTWORKER_HANDLER_TIMEOUT": "8s", "EVENTWORKER_MAIL_TIMEOUT": "8s"}, ""},
+	} {
+		_, err := Load(env(tc.vars), nil)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v", tc.vars, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: %v, want %q", tc.vars, err, tc.want)
+		}
+	}
+}

@@ -114,7 +114,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	stop := context.AfterFunc(ctx, srv.SetDraining)
 	defer stop()
 	runErr := w.Run(ctx)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Scrapes and probes answer in milliseconds; the shutdown's deadline is past or near.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), config.ExitMargin/2)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("http shutdown", "error", err.Error())

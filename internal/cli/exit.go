@@ -24,10 +24,12 @@ type env struct {
 	// environ lists the environment as KEY=value pairs, for the check of unknown EVENTWORKER_
 	// variables; nil checks nothing.
 	environ func() []string
+	// exit ends the process (os.Exit); only a shutdown past its deadline calls it.
+	exit func(code int)
 }
 
 func osEnv(stdout, stderr io.Writer) *env {
-	return &env{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, environ: os.Environ}
+	return &env{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, environ: os.Environ, exit: os.Exit}
 }
 
 // loadConfig loads the configuration from the environment and fs, refusing unknown

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/app"
@@ -30,11 +31,34 @@ func runRun(ctx context.Context, e *env, path string, args []string) int {
 	}
 	log := newLogger(e, cfg.LogLevel)
 	app.TuneGC(e.getenv)
+	done := make(chan struct{})
+	defer close(done)
+	go exitAfterDeadline(ctx, done, cfg.ShutdownTimeout+config.ExitMargin, log, e)
 	if err := app.Run(ctx, cfg, log); err != nil {
 		log.Error("eventworker stopped", "error", err.Error())
 		return e.fail(path, err)
 	}
 	return exitOK
+}
+
+// exitAfterDeadline ends the process limit after ctx ends (the shutdown signal) unless done is
+// closed first: whatever RabbitMQ, Redis or the mail relay do, a shutdown takes no longer than
+// its deadline and a small margin. What the process still held goes back to its queues.
+func exitAfterDeadline(ctx context.Context, done <-chan struct{}, limit time.Duration, log *slog.Logger, e *env) {
+	select {
+	case <-ctx.Done():
+	case <-done:
+		return
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		log.Error("the shutdown outlasted its deadline; exiting now, and what this worker still held goes back to its queues",
+			"limit", limit.String())
+		e.exit(exitFail)
+	case <-done:
+	}
 }
 
 // newLogger returns the slog JSON logger every command that logs uses, on stderr.

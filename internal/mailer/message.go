@@ -39,7 +39,8 @@ type Message struct {
 type Sender interface {
 	// Send delivers m once or returns an error; IsPermanent tells whether retrying can help.
 	Send(ctx context.Context, m *Message) error
-	// Close releases the sender's connection.
+	// Close aborts the sends in progress (their emails are not accepted, so Send returns an
+	// error) and releases the sender's connections.
 	Close() error
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
@@ -42,6 +43,9 @@ type smtpSender struct {
 	raw    net.Conn     // conn's TCP connection
 	att    *attempt     // the send in progress, for dialRaw
 	closed bool
+
+	// busy is the send in progress too, for close, which must not wait for sem to abort it.
+	busy atomic.Pointer[attempt]
 }
 
 // attempt is one Send's claim on the TCP connection it uses: when the send's context ends,
@@ -195,7 +199,11 @@ func (s *smtpSender) deliver(ctx context.Context, _ *Message, msg *mail.Msg) err
 	defer cancel()
 	att := &attempt{}
 	s.att = att
-	defer func() { s.att = nil }()
+	s.busy.Store(att)
+	defer func() {
+		s.att = nil
+		s.busy.Store(nil)
+	}()
 	stop := context.AfterFunc(sendCtx, att.abort)
 
 	reused := s.conn != nil
@@ -304,8 +312,13 @@ func (s *smtpSender) discard() {
 	s.conn, s.raw = nil, nil
 }
 
-// close waits for a send in progress (bounded by its timeout), then says QUIT and closes.
+// close aborts a send in progress (its email was not accepted, so its event is not
+// acknowledged and comes back), then says QUIT and closes: the worker's shutdown has a deadline,
+// and a relay that does not answer must not hold the process beyond it.
 func (s *smtpSender) close() error {
+	if a := s.busy.Load(); a != nil {
+		a.abort()
+	}
 	s.sem <- struct{}{}
 	defer func() { <-s.sem }()
 	if s.closed {

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -17,10 +18,28 @@ type gate struct {
 	inflight sync.WaitGroup
 	drain    chan struct{} // closed when shutdown begins
 	release  chan struct{} // closed when held-back messages may return
+	// hard is cancelled at the shutdown's deadline: the handlers still running are stopped,
+	// and their messages, which went back to their queues, are not stored again.
+	hard    context.Context
+	abandon context.CancelFunc
 }
 
 func newGate() *gate {
-	return &gate{drain: make(chan struct{}), release: make(chan struct{})}
+	hard, abandon := context.WithCancel(context.Background())
+	return &gate{drain: make(chan struct{}), release: make(chan struct{}), hard: hard, abandon: abandon}
+}
+
+// abandoned reports whether the shutdown's deadline passed.
+func (g *gate) abandoned() bool { return g.hard.Err() != nil }
+
+// bind returns a context with ctx's values that ends at the shutdown's deadline, and its cancel.
+func (g *gate) bind(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(g.hard, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // enter admits a message, or holds it until release and reports false while draining. The read

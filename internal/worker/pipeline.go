@@ -77,8 +77,9 @@ func (p *pipeline) handle(msg *message.Message) error {
 	defer inFlight.Dec()
 
 	// Router.Close cancels the message's context; what we started must still be able to finish,
-	// be recorded and be acknowledged.
-	ctx := context.WithoutCancel(msg.Context())
+	// be recorded and be acknowledged, until the shutdown's deadline.
+	ctx, cancel := p.gate.bind(msg.Context())
+	defer cancel()
 	d := delivery{msg: msg, rk: msg.Metadata.Get(broker.MetaRoutingKey)}
 	d.attempts, _ = strconv.Atoi(msg.Metadata.Get(broker.MetaAttempts))
 	ml := &msgLog{base: p.log, consumer: p.consumer, attempt: d.attempts + 1, rk: d.rk}
@@ -306,6 +307,10 @@ func (p *pipeline) deadLetter(ctx context.Context, log *slog.Logger, d delivery,
 // operator deleted it) makes the publish unroutable: the consumer's queues are declared again
 // and it is tried once more, so the message is never acknowledged without its copy.
 func (p *pipeline) store(ctx context.Context, log *slog.Logger, queue string, pub amqp.Publishing) error {
+	if p.gate.abandoned() {
+		// Past the shutdown's deadline the message went back to its queue: no second copy.
+		return errDraining
+	}
 	err := p.out.Publish(ctx, "", queue, pub)
 	if !errors.Is(err, broker.ErrUnroutable) || p.redeclare == nil {
 		return err

@@ -28,7 +28,19 @@ type gatedLogger struct {
 
 func (l *gatedLogger) on(level slog.Level) bool { return l.log.Enabled(context.Background(), level) }
 
+// benignErrors are the lines Watermill logs at error level in a normal shutdown: an operator
+// paged on error lines must not be woken by a deploy.
+var benignErrors = map[string]bool{
+	"All handlers stopped, closing router": true,
+}
+
 func (l *gatedLogger) Error(msg string, err error, fields watermill.LogFields) {
+	if benignErrors[msg] {
+		if l.on(slog.LevelDebug) {
+			l.next.Debug(msg, fields.Add(watermill.LogFields{"error": err}))
+		}
+		return
+	}
 	l.next.Error(msg, err, fields)
 }
 

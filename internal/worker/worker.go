@@ -255,12 +255,16 @@ func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
 		time.Sleep(ackGrace)
 	}
 	if !finished {
-		log.Warn("handlers outlived the shutdown deadline; their messages go back to the queue")
+		log.Warn("handlers outlived the shutdown deadline; they are stopped and their messages go back to the queue")
 	}
-	// Now close the subscriptions: unacknowledged messages return to the queue.
+	// Now close the subscriptions: unacknowledged messages return to the queue. The handlers
+	// still running are stopped and store nothing more.
+	w.gate.abandon()
 	closeErr := held.Subscriber.Close()
 	w.gate.open()
-	remaining := max(cfg.ShutdownTimeout-time.Since(start), time.Second)
+	// What remains of the deadline, and a moment past it, for the router: handlers still
+	// running are abandoned (their messages went back with the subscriptions).
+	remaining := max(time.Until(start.Add(cfg.ShutdownTimeout)), routerCloseGrace)
 	done := make(chan error, 1)
 	go func() { done <- w.router.Close() }() // Run set it before shutdown can start
 	select {
@@ -273,7 +277,7 @@ func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
 	}
 	select {
 	case <-runErr:
-	case <-time.After(time.Second):
+	case <-time.After(routerCloseGrace):
 	}
 	if closeErr != nil {
 		return fmt.Errorf("close subscriber: %w", closeErr)
@@ -281,6 +285,9 @@ func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
 	log.Info("shut down", "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
+
+// routerCloseGrace is what the router gets to close after the shutdown's deadline.
+const routerCloseGrace = 100 * time.Millisecond
 
 // Ready reports nil while the worker's router runs and each of its own subscriptions consumes
 // its queue; otherwise what is missing. A worker on a LocalTransport is ready while its router
