@@ -99,10 +99,10 @@ func (c SubscriberConfig) Validate() error {
 type Subscriber struct {
 	cfg SubscriberConfig
 
-	mu          sync.Mutex
-	conn        *amqp.Connection
-	subs        []*subscription
-	unreachable bool // the last dial failed; logged once per outage
+	mu      sync.Mutex
+	conn    *amqp.Connection
+	subs    []*subscription
+	dialErr error // the last dial's error, nil once a dial succeeded; logged when it changes
 
 	stopping  chan struct{} // closed by Stop
 	closing   chan struct{} // closed by Close
@@ -179,13 +179,17 @@ func (s *Subscriber) Connected() bool {
 }
 
 // Ready reports nil while every subscription of this subscriber consumes its queue, else which
-// do not: the broker's consumer count of a queue also counts other replicas.
+// do not: the broker's consumer count of a queue also counts other replicas. Not connected, it
+// says why, as the last attempt found (a refused login names what to fix).
 func (s *Subscriber) Ready() error {
-	if !s.Connected() {
-		return errors.New("not connected to RabbitMQ")
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.conn == nil || s.conn.IsClosed() {
+		if s.dialErr != nil {
+			return fmt.Errorf("not connected to RabbitMQ: %w", s.dialErr)
+		}
+		return errors.New("not connected to RabbitMQ")
+	}
 	var idle []string
 	for _, sub := range s.subs {
 		if !sub.consuming.Load() {
@@ -213,16 +217,21 @@ func (s *Subscriber) connection() (*amqp.Connection, error) {
 	}
 	conn, err := amqp.DialConfig(s.cfg.URL, cfg)
 	if err != nil {
-		err = fmt.Errorf("connect to RabbitMQ: %s", redact(err.Error(), s.cfg.URL))
-		if !s.unreachable {
-			s.cfg.Logger.Warn("RabbitMQ unreachable; retrying", "error", err.Error())
-			s.unreachable = true
+		err = explainDial(err, s.cfg.URL)
+		if s.dialErr == nil || s.dialErr.Error() != err.Error() {
+			// Once per outage, and again when the cause changes.
+			if errors.Is(err, ErrRefused) {
+				s.cfg.Logger.Error("cannot connect to RabbitMQ; retrying until it is fixed", "error", err.Error())
+			} else {
+				s.cfg.Logger.Warn("cannot connect to RabbitMQ; retrying", "error", err.Error())
+			}
 		}
+		s.dialErr = err
 		return nil, err
 	}
-	if s.unreachable {
+	if s.dialErr != nil {
 		s.cfg.Logger.Info("connected to RabbitMQ again")
-		s.unreachable = false
+		s.dialErr = nil
 	}
 	s.conn = conn
 	return conn, nil

@@ -2,7 +2,10 @@ package broker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -356,4 +359,57 @@ func TestSubscriberDeclaresAgainWhileConsuming(t *testing.T) {
 		_, err = c.QueueDeclarePassive(side, true, false, false, false, nil)
 		return err == nil
 	})
+}
+
+// TestSubscriberSaysWhatIsWrongWithTheLogin: a wrong password or a missing vhost is not "RabbitMQ
+// unreachable": readiness and the log say what RabbitMQ refused and what to fix, without the
+// password.
+func TestSubscriberSaysWhatIsWrongWithTheLogin(t *testing.T) {
+	base := testenv.AMQPURL(t)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		url  func() string
+		want []string
+	}{
+		{"wrong password", func() string {
+			v := *u
+			v.User = url.UserPassword(v.User.Username(), "s3cret-wrong")
+			return v.String()
+		},
+			[]string{"403", "check the user and password in EVENTWORKER_AMQP_URL"}},
+		{"missing vhost", func() string { v := *u; v.Path = "/" + testenv.Name("novhost"); return v.String() },
+			[]string{"530", "create the vhost"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs testenv.SyncBuffer
+			sub, err := broker.NewSubscriber(broker.SubscriberConfig{
+				URL: tc.url(), Prefetch: 1, Queue: func(string) string { return "q" },
+				Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			if _, err := sub.Subscribe(context.Background(), "t"); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the refusal reported", 10*time.Second, func() bool {
+				err := sub.Ready()
+				return err != nil && errors.Is(err, broker.ErrRefused)
+			})
+			ready := sub.Ready().Error()
+			for _, want := range tc.want {
+				if !strings.Contains(ready, want) || !strings.Contains(logs.String(), want) {
+					t.Errorf("readiness %q or the log does not say %q:\n%s", ready, want, logs.String())
+				}
+			}
+			if strings.Contains(ready+logs.String(), "s3cret-wrong") || !strings.Contains(logs.String(), `"level":"ERROR"`) {
+				t.Errorf("the password shows, or the refusal is not an ERROR line:\n%s", logs.String())
+			}
+		})
+	}
 }
