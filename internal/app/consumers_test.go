@@ -66,7 +66,7 @@ func startE2E(t *testing.T) *e2e {
 	cfg.ShutdownTimeout = 5 * time.Second
 	// A lease that could not be released while Redis was down holds its event back until it
 	// expires; short here so the test does not wait the default two minutes.
-	cfg.HandlerTimeout = 5 * time.Second
+	cfg.HandlerTimeout, cfg.MailTimeout = 4*time.Second, 3*time.Second
 	cfg.LeaseTTL = 8 * time.Second
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

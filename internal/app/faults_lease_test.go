@@ -26,7 +26,8 @@ func TestFaultKilledWorkersEmailsAreSentAgainWithin30s(t *testing.T) {
 	f := startFaultEnv(t, testenv.AMQPURL(t))
 	f.sink.SetDataDelay(2 * time.Second)
 	const lease = "EVENTWORKER_LEASE_TTL=15s" // the default; the other fault tests shorten it
-	first := f.start(lease, "EVENTWORKER_HANDLER_TIMEOUT=30s")
+	slow := []string{lease, "EVENTWORKER_HANDLER_TIMEOUT=30s", "EVENTWORKER_SHUTDOWN_TIMEOUT=35s"}
+	first := f.start(slow...)
 	pub, err := publisher.New(context.Background(), publisher.Config{URL: f.amqpURL, Registry: f.reg, Producer: "faults-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +50,7 @@ func TestFaultKilledWorkersEmailsAreSentAgainWithin30s(t *testing.T) {
 	f.kill(first)
 	killed := time.Now()
 	before := len(f.sink.Messages())
-	f.start(lease, "EVENTWORKER_HANDLER_TIMEOUT=30s")
+	f.start(slow...)
 	// The new worker handles each event itself: those whose leases the killed one held once
 	// the leases ran out.
 	f.waitFor("every event handled by the new worker", 90*time.Second, func() bool { return f.outcomes()["ok"] >= n })

@@ -98,6 +98,7 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	cfg.QueuePrefix = name
 	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.HandlerTimeout, cfg.MailTimeout = 4*time.Second, 3*time.Second // within the shutdown deadline
 
 	reg, err := registry.Default()
 	if err != nil {

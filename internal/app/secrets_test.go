@@ -54,6 +54,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cfg.LogLevel = "debug"
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.HandlerTimeout, cfg.MailTimeout = 4*time.Second, 3*time.Second // within the shutdown deadline
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

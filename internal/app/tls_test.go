@@ -46,6 +46,7 @@ func TestWorkerOverAMQPS(t *testing.T) {
 	cfg.MailURL = "file://" + mailDir
 	cfg.MailRate = 0
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.HandlerTimeout, cfg.MailTimeout = 4*time.Second, 3*time.Second // within the shutdown deadline
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -173,6 +173,7 @@ func start(parent context.Context, o Options) (_ *rig, err error) {
 	r.cfg.MailRate = 0                                                // files, not a relay: no need to pace
 	r.cfg.RetryDelays = []time.Duration{time.Second, 2 * time.Second} // the shortest Validate allows
 	r.cfg.ShutdownTimeout = 5 * time.Second
+	r.cfg.HandlerTimeout, r.cfg.MailTimeout = 4*time.Second, 3*time.Second // within the shutdown deadline
 	r.cfg.HTTPAddr = o.HTTPAddr
 	if r.cfg.HTTPAddr == "" {
 		r.cfg.HTTPAddr = DefaultHTTPAddr

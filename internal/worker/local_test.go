@@ -52,6 +52,7 @@ func newLocalEnv(t *testing.T, tweak func(*config.Config)) *localEnv {
 	cfg.RetryDelays = []time.Duration{20 * time.Millisecond, 40 * time.Millisecond}
 	cfg.Concurrency = 2
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.HandlerTimeout, cfg.MailTimeout = 4*time.Second, 3*time.Second // within the shutdown deadline
 	if tweak != nil {
 		tweak(cfg)
 	}
