@@ -90,6 +90,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	w, err := worker.New(worker.Deps{
 		Config: cfg, Registry: reg, Handlers: hs,
 		Dedupe:    idempotency.New(rdb, cfg.CachePrefix, cfg.IdempotencyTTL, cfg.LeaseTTL),
+		Runs:      idempotency.NewRuns(rdb, cfg.CachePrefix),
 		Confirmer: confirmer, TLS: amqpTLS, Metrics: m, Logger: log,
 	})
 	if err != nil {

@@ -26,6 +26,11 @@ const (
 	HeaderErrors = "x-eventworker-errors"
 	// HeaderStack is the stack trace of a handler that panicked.
 	HeaderStack = "x-eventworker-stack"
+	// HeaderReturns counts the deliveries of earlier copies that came back to the queue
+	// without an acknowledgement (prefetched by a worker that stopped or died). The worker
+	// publishes a message the broker would dead-letter at its next return anew, with a fresh
+	// delivery count, unless its handler is what kills the worker (see ClassDeliveryLimit).
+	HeaderReturns = "x-eventworker-returns"
 )
 
 // Error classes of a dead letter.
@@ -34,9 +39,10 @@ const (
 	ClassPermanent = "permanent"
 	// ClassExhausted: a transient error that outlasted every retry.
 	ClassExhausted = "exhausted"
-	// ClassDeliveryLimit: RabbitMQ dead-lettered the message itself, after the quorum queue's
-	// x-delivery-limit deliveries without an acknowledgement (the worker died or was stopped
-	// while it held it that many times: a message that crashes or hangs the worker).
+	// ClassDeliveryLimit: the message's handler started more than the delivery limit times and
+	// never finished, the process running it dying each time (killed, out of memory, a fatal
+	// runtime error); the worker dead-lettered it so it stops killing workers. RabbitMQ's own
+	// dead letters after a quorum queue's x-delivery-limit get this class too.
 	ClassDeliveryLimit = "delivery_limit"
 	// ClassBroker: RabbitMQ dead-lettered the message for another reason (its x-death says
 	// which: expired, maxlen, rejected).
@@ -52,6 +58,7 @@ const (
 	MetaAttempts      = "attempts"
 	MetaFirstFailure  = "first_failure"
 	MetaDeliveryCount = "delivery_count"
+	MetaReturns       = "returns"
 	MetaContentType   = "content_type"
 	MetaHeaders       = "amqp_headers"
 	MetaAppID         = "app_id"

@@ -46,6 +46,9 @@ func (Marshaler) Unmarshal(d amqp.Delivery) (*message.Message, error) {
 	if n, ok := HeaderInt(d.Headers["x-delivery-count"]); ok {
 		md.Set(MetaDeliveryCount, strconv.FormatInt(n, 10))
 	}
+	if n, ok := HeaderInt(d.Headers[HeaderReturns]); ok {
+		md.Set(MetaReturns, strconv.FormatInt(n, 10))
+	}
 	if own, ok := applicationHeadersJSON(d.Headers); ok {
 		md.Set(MetaHeaders, own)
 	}

@@ -14,6 +14,10 @@ const (
 	OutcomeSuppressed = "suppressed"
 	// OutcomeInvalid: the message failed validation and was dead-lettered unread.
 	OutcomeInvalid = "invalid"
+	// OutcomeRenewed: the message came back unacknowledged as often as the quorum queue's
+	// delivery limit allows, without a run of its handler dying, and was published anew with a
+	// fresh delivery count instead of being dead-lettered by the broker.
+	OutcomeRenewed = "renewed"
 )
 
 // Classes of dead letter: the class label of eventworker_dead_letters_total.
@@ -22,14 +26,17 @@ const (
 	ClassPermanent = "permanent"
 	// ClassExhausted: transient failures until the attempts ran out.
 	ClassExhausted = "exhausted"
+	// ClassDeliveryLimit: the handler kept dying with its process (see the worker's poison
+	// guard).
+	ClassDeliveryLimit = "delivery_limit"
 )
 
 // AllOutcomes returns every outcome label value, in a fixed order.
 func AllOutcomes() []string {
-	return []string{OutcomeOK, OutcomeRetried, OutcomeDeadLettered, OutcomeDuplicate, OutcomeSuppressed, OutcomeInvalid}
+	return []string{OutcomeOK, OutcomeRetried, OutcomeDeadLettered, OutcomeDuplicate, OutcomeSuppressed, OutcomeInvalid, OutcomeRenewed}
 }
 
 // AllClasses returns every dead-letter class label value, in a fixed order.
 func AllClasses() []string {
-	return []string{ClassPermanent, ClassExhausted}
+	return []string{ClassPermanent, ClassExhausted, ClassDeliveryLimit}
 }

@@ -46,7 +46,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"consumer", "event_type", "version"}),
 		Outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "handler_outcomes_total",
-			Help: "Deliveries by consumer and outcome (ok, retried, dead_lettered, duplicate, suppressed, invalid).",
+			Help: "Deliveries by consumer and outcome (ok, retried, dead_lettered, duplicate, suppressed, invalid, renewed).",
 		}, []string{"consumer", "outcome"}),
 		HandlerDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "handler_duration_seconds",
@@ -64,7 +64,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"consumer"}),
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "dead_letters_total",
-			Help: "Deliveries moved to a dead-letter queue, by class (permanent, exhausted).",
+			Help: "Deliveries moved to a dead-letter queue, by class (permanent, exhausted, delivery_limit).",
 		}, []string{"consumer", "class"}),
 		Ready: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "ready",

@@ -35,16 +35,18 @@ func TestInitConsumerCreatesZeroSeries(t *testing.T) {
 	m.InitConsumer("cache")
 	m.InitConsumer("cache") // a second call changes nothing
 	want := `
-# HELP eventworker_handler_outcomes_total Deliveries by consumer and outcome (ok, retried, dead_lettered, duplicate, suppressed, invalid).
+# HELP eventworker_handler_outcomes_total Deliveries by consumer and outcome (ok, retried, dead_lettered, duplicate, suppressed, invalid, renewed).
 # TYPE eventworker_handler_outcomes_total counter
 eventworker_handler_outcomes_total{consumer="cache",outcome="dead_lettered"} 0
 eventworker_handler_outcomes_total{consumer="cache",outcome="duplicate"} 0
 eventworker_handler_outcomes_total{consumer="cache",outcome="invalid"} 0
 eventworker_handler_outcomes_total{consumer="cache",outcome="ok"} 0
+eventworker_handler_outcomes_total{consumer="cache",outcome="renewed"} 0
 eventworker_handler_outcomes_total{consumer="cache",outcome="retried"} 0
 eventworker_handler_outcomes_total{consumer="cache",outcome="suppressed"} 0
-# HELP eventworker_dead_letters_total Deliveries moved to a dead-letter queue, by class (permanent, exhausted).
+# HELP eventworker_dead_letters_total Deliveries moved to a dead-letter queue, by class (permanent, exhausted, delivery_limit).
 # TYPE eventworker_dead_letters_total counter
+eventworker_dead_letters_total{class="delivery_limit",consumer="cache"} 0
 eventworker_dead_letters_total{class="exhausted",consumer="cache"} 0
 eventworker_dead_letters_total{class="permanent",consumer="cache"} 0
 # HELP eventworker_in_flight Deliveries being processed.

@@ -111,6 +111,8 @@ func newEnv(t *testing.T, tweak func(*config.Config)) *env {
 	cfg.RetryDelays = []time.Duration{time.Second, time.Second}
 	cfg.Concurrency = 2
 	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.HandlerTimeout = 5 * time.Second
+	cfg.MailTimeout = 4 * time.Second
 	if tweak != nil {
 		tweak(cfg)
 	}
@@ -145,6 +147,7 @@ func (e *env) start() {
 	w, err := New(Deps{
 		Config: e.cfg, Registry: e.reg, Handlers: e.rec.handlers(e.reg),
 		Dedupe:    idempotency.New(e.rdb, e.cfg.CachePrefix, e.cfg.IdempotencyTTL, e.cfg.LeaseTTL),
+		Runs:      idempotency.NewRuns(e.rdb, e.cfg.CachePrefix),
 		Confirmer: confirmer, Metrics: e.metrics, Logger: log,
 	})
 	if err != nil {

@@ -46,12 +46,15 @@ type pipeline struct {
 	handler  handlers.Handler
 	reg      *registry.Registry
 	dedupe   deduper
-	out      confirmPublisher
-	m        *metrics.Metrics
-	names    broker.Names
-	cfg      *config.Config
-	log      *slog.Logger
-	gate     *gate
+	// runs, when not nil, counts the handler runs that died with their process (the poison
+	// guard).
+	runs  runCounter
+	out   confirmPublisher
+	m     *metrics.Metrics
+	names broker.Names
+	cfg   *config.Config
+	log   *slog.Logger
+	gate  *gate
 	// handles holds the event types registry.yaml maps to this consumer.
 	handles map[string]bool
 	// valid is the worker's cache of validated events, shared by its consumers.
@@ -132,6 +135,16 @@ func (p *pipeline) handle(msg *message.Message) error {
 		lease = l
 	}
 
+	died, finish := p.startRun(ctx, ml.logger(), d)
+	if died >= p.cfg.DeliveryLimit {
+		if lease != nil {
+			if err := lease.Release(ctx); err != nil {
+				ml.logger().Warn("could not release the processing lease; it expires by itself", "error", err.Error())
+			}
+		}
+		finish()
+		return p.poisoned(ctx, ml.logger(), d, died)
+	}
 	var herr error
 	if lease != nil {
 		hctx, stop := keepLease(ctx, lease, ml.logger())
@@ -140,6 +153,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 	} else {
 		herr = p.runHandler(ctx, ev)
 	}
+	finish()
 	switch {
 	case herr == nil, errors.Is(herr, handlers.ErrSuppressed), errors.Is(herr, handlers.ErrDuplicate):
 		if lease != nil {

@@ -37,6 +37,10 @@ type Deps struct {
 	Registry *registry.Registry
 	Handlers []handlers.Handler
 	Dedupe   *idempotency.Store
+	// Runs, when not nil, counts the handler runs that died with their process: the poison
+	// guard, which dead-letters an event whose handler keeps killing the worker, and lets the
+	// worker publish anew a message a crash loop brought to the delivery limit unhandled.
+	Runs *idempotency.Runs
 	// Confirmer publishes retries and dead letters with publisher confirms.
 	Confirmer *broker.Confirmer
 	// TLS, when not nil, is the TLS configuration of an amqps:// Config.AMQPURL (see
@@ -191,14 +195,30 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 		// hands over up to the prefetch at once; a local subscription hands over one message
 		// at a time, so it gets one subscription per goroutine.
 		n := cfg.ConcurrencyOf(c)
+		if w.d.Runs != nil {
+			p.runs = w.d.Runs
+		}
 		r := startRunners(n, p.handle)
 		defer r.stop()
+		handle := r.handle
+		if w.local == nil && cfg.QueueType == "quorum" && p.runs != nil {
+			// Before the message waits for a goroutine: a crash loop must not bring it
+			// to the broker's limit meanwhile.
+			handle = func(msg *message.Message) error {
+				if p.atDeliveryLimit(msg) {
+					if done, err := p.renew(msg); done {
+						return err
+					}
+				}
+				return r.handle(msg)
+			}
+		}
 		subscriptions := 1
 		if w.local != nil {
 			subscriptions = n
 		}
 		for i := range subscriptions {
-			router.AddConsumerHandler(fmt.Sprintf("%s-%d", c, i), c, held, r.handle)
+			router.AddConsumerHandler(fmt.Sprintf("%s-%d", c, i), c, held, handle)
 		}
 	}
 
