@@ -60,8 +60,8 @@ func (p *pipeline) startRun(ctx context.Context, log *slog.Logger, d delivery) (
 // poisoned dead-letters an event whose handler began died times without ever ending: each time
 // the process running it died, so it is the likely cause.
 func (p *pipeline) poisoned(ctx context.Context, log *slog.Logger, d delivery, died int) error {
-	reason := fmt.Sprintf("its handler started %d times and never finished: the worker running it died each time "+
-		"(killed, out of memory, a fatal runtime error), as often as EVENTWORKER_DELIVERY_LIMIT (%d) allows; "+
+	reason := fmt.Sprintf("%d runs of its handler never finished, not counting a first delivery's: the worker running it "+
+		"died each time (killed, out of memory, a fatal runtime error), as often as EVENTWORKER_DELIVERY_LIMIT (%d) allows; "+
 		"the worker's log before each restart says what happened", died, p.cfg.DeliveryLimit)
 	if err := p.giveUp(ctx, log, d, broker.ClassDeliveryLimit, reason, nil); err != nil {
 		return err
@@ -127,7 +127,8 @@ func (p *pipeline) renew(msg *message.Message) (bool, error) {
 		return false, nil
 	}
 	p.countOutcome(metrics.OutcomeRenewed)
-	log.Info("event published anew with a fresh delivery count: it came back unacknowledged as often as the delivery limit allows, and no run of its handler died",
+	// WARN: workers keep dying (or stopping past their deadline) with messages prefetched.
+	log.Warn("event published anew with a fresh delivery count: it came back unacknowledged as often as the delivery limit allows, and no run of its handler died",
 		"returns", returns+count)
 	return true, nil
 }
