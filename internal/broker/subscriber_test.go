@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -412,4 +413,45 @@ func TestSubscriberSaysWhatIsWrongWithTheLogin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSubscriberReadinessIsItsOwn: another replica consumes the queue, and this subscriber's
+// own subscription cannot (its declaration fails): it is not ready, whatever the broker's
+// consumer count of the queue says. Once it consumes, it is.
+func TestSubscriberReadinessIsItsOwn(t *testing.T) {
+	e := newSubEnv(t, 10)
+	e.publish(0)
+	if _, err := e.ch.Consume(e.queue, "another-replica", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	var broken atomic.Bool
+	broken.Store(true)
+	sub, err := broker.NewSubscriber(broker.SubscriberConfig{
+		URL: e.url, Prefetch: 10, Queue: func(string) string { return e.queue }, MaxBackoff: 200 * time.Millisecond,
+		Declare: func(ch *amqp.Channel, _ string) error {
+			if broken.Load() {
+				return errors.New("declaration refused")
+			}
+			_, err := ch.QueueDeclare(e.queue, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
+			return err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := sub.Subscribe(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	info, err := e.ch.QueueDeclarePassive(e.queue, true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sub.Ready()
+	if info.Consumers == 0 || err == nil || !strings.Contains(err.Error(), e.queue) {
+		t.Errorf("queue has %d consumers (another replica's), Ready = %v: want not ready, naming %s", info.Consumers, err, e.queue)
+	}
+	broken.Store(false)
+	waitFor(t, "ready once it consumes", 10*time.Second, func() bool { return sub.Ready() == nil })
 }
