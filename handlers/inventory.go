@@ -75,7 +75,7 @@ func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
 	if err != nil {
 		return Permanent(err)
 	}
-	log := h.log.With("event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID, "consumer", ConsumerInventory)
+	log := h.log // ctx names the event (see logging.WithEvent)
 	var alerts []*inventory.Alert
 	duplicates, claimed := 0, 0
 	for _, o := range obs {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventworker/eventworker/internal/inventory"
+	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/testenv"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
@@ -73,7 +74,7 @@ func newInventoryHandler(t *testing.T) (*Inventory, *invPublisher, *bytes.Buffer
 	var logs bytes.Buffer
 	h := NewInventory(InventoryDeps{
 		Store: inventory.New(rdb, prefix), Publisher: pub,
-		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: logging.New(&logs, slog.LevelDebug),
 	})
 	return h, pub, &logs
 }
@@ -109,11 +110,20 @@ func invProduct(t *testing.T, typ string, minutes int, id string, version, qty i
 		"currency":"EUR","inventory_quantity":%d,"version":%d%s}`, id, id, id, qty, version, extra))
 }
 
-// handleAll handles evs in order; a redelivered event is ErrDuplicate, as the worker expects.
+// handledEvent names the event in the handler's lines, as the worker's context does.
+type handledEvent struct{ ev *registry.Event }
+
+func (h handledEvent) LogAttrs() []slog.Attr {
+	return []slog.Attr{slog.String("event_id", h.ev.ID), slog.String("event_type", h.ev.Type),
+		slog.String("tenant_id", h.ev.TenantID), slog.String("consumer", ConsumerInventory)}
+}
+
+// handleAll handles evs in order, each with a context that names it as the worker's does; a
+// redelivered event is ErrDuplicate, as the worker expects.
 func handleAll(t *testing.T, h *Inventory, evs ...*registry.Event) {
 	t.Helper()
 	for _, ev := range evs {
-		if err := h.Handle(context.Background(), ev); err != nil && !errors.Is(err, ErrDuplicate) {
+		if err := h.Handle(logging.WithEvent(context.Background(), handledEvent{ev}), ev); err != nil && !errors.Is(err, ErrDuplicate) {
 			t.Fatalf("handle %s %s: %v", ev.Type, ev.ID, err)
 		}
 	}
@@ -225,7 +235,7 @@ func TestInventoryOrderConfirmed(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("alerts = %v, want %v", got, want)
 	}
-	// Every line about the event names it.
+	// Every line about the event is logged with its context, which names it.
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	var sawUnknown bool
 	for _, l := range lines {

@@ -117,8 +117,8 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 		}
 		return err
 	}
-	n.log.InfoContext(ctx, "email sent", "event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID,
-		"consumer", ConsumerNotifications, "template", out.template, "message_id", msg.MessageID)
+	// ctx names the event (see logging.WithEvent).
+	n.log.InfoContext(ctx, "email sent", "template", out.template, "message_id", msg.MessageID)
 	return nil
 }
 
@@ -170,8 +170,6 @@ func (n *Notifications) message(ev *registry.Event, out *outgoing, profile tenan
 		MessageID: MessageID(ev.ID, out.template, n.from.Email),
 		Date:      time.Now(),
 		Template:  out.template,
-		LogAttrs: []slog.Attr{slog.String("event_id", ev.ID), slog.String("event_type", ev.Type),
-			slog.String("tenant_id", ev.TenantID), slog.String("consumer", ConsumerNotifications)},
 	}
 	if shop.SupportEmail != "" {
 		msg.ReplyTo = &mailer.Address{Name: shop.Name, Email: shop.SupportEmail}

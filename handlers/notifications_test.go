@@ -150,13 +150,6 @@ func TestNotificationsEmails(t *testing.T) {
 					t.Errorf("text part lacks %q:\n%s", want, m.Text)
 				}
 			}
-			attrs := map[string]string{}
-			for _, a := range m.LogAttrs {
-				attrs[a.Key] = a.Value.String()
-			}
-			if attrs["event_id"] != ev.ID || attrs["event_type"] != ev.Type || attrs["tenant_id"] != shopID || attrs["consumer"] != "notifications" {
-				t.Errorf("LogAttrs = %v: the mailer's log lines must name the event", attrs)
-			}
 			if !strings.Contains(m.HTML, "<html") || !strings.Contains(m.HTML, "Acme Outdoor") {
 				t.Errorf("HTML part is not the branded layout")
 			}

@@ -38,10 +38,13 @@ func (f Failure) String() string {
 
 // ValidationError lists every failure found in one message.
 type ValidationError struct {
-	// EventID, EventType and Version are what the body claimed, as far as it could be read.
-	EventID   string
-	EventType string
-	Version   int
+	// EventID, EventType, Version, TenantID and CorrelationID are what the body claimed, as
+	// far as it could be read: for logs and dead letters, never to be trusted.
+	EventID       string
+	EventType     string
+	Version       int
+	TenantID      string
+	CorrelationID string
 	// RoutingKey is the routing key the message arrived with ("" when not known).
 	RoutingKey string
 	// Failures holds every failure found, in body order where the validator gives one.

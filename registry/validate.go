@@ -38,6 +38,8 @@ func (r *Registry) Validate(routingKey string, body []byte) (*Event, error) {
 	obj, _ := inst.(map[string]any)
 	verr.EventID, _ = obj["event_id"].(string)
 	verr.EventType, _ = obj["event_type"].(string)
+	verr.TenantID, _ = obj["tenant_id"].(string)
+	verr.CorrelationID, _ = obj["correlation_id"].(string)
 	if n, err := jsonInt(obj["event_version"]); err == nil {
 		verr.Version = n
 	}

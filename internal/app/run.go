@@ -18,6 +18,7 @@ import (
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/health"
 	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/version"
@@ -59,6 +60,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		return fmt.Errorf("registry does not pass lint: %w", errors.Join(problems...))
 	}
 
+	// go-redis's own lines (a failed dial while Redis is down) join the JSON log.
+	redis.SetLogger(logging.NewRedisLogger(log))
 	rdb := o.rdb
 	if rdb == nil {
 		if rdb, err = cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile); err != nil {

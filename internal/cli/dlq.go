@@ -21,6 +21,7 @@ import (
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/dlq"
+	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -471,7 +472,7 @@ func dlqLogger(w io.Writer, level string) *slog.Logger {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	return logging.New(w, l)
 }
 
 // dlqPassword returns the password of an AMQP URL, to scrub it from errors.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/app"
+	"github.com/eventworker/eventworker/internal/logging"
 )
 
 const runUsage = `Runs the worker: one durable queue per consumer of the registry, bound to the events exchange
@@ -69,5 +70,5 @@ func newLogger(e *env, level string) *slog.Logger {
 	if w == nil {
 		w = os.Stderr
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv}))
+	return logging.New(w, lv)
 }

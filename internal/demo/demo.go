@@ -27,6 +27,7 @@ import (
 	"github.com/eventworker/eventworker/internal/app"
 	"github.com/eventworker/eventworker/internal/health"
 	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/tenants"
@@ -155,7 +156,7 @@ func start(parent context.Context, o Options) (_ *rig, err error) {
 			return nil, fmt.Errorf("create the worker's log file: %w", err)
 		}
 		r.closers = append(r.closers, func() { _ = f.Close() })
-		r.log = slog.New(slog.NewJSONHandler(f, nil))
+		r.log = logging.New(f, slog.LevelInfo)
 	}
 	if r.reg, err = registry.Default(); err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/eventworker/eventworker/internal/logging"
 )
 
 func TestFileBackend(t *testing.T) {
@@ -101,14 +103,13 @@ func TestEmlName(t *testing.T) {
 func TestLogBackend(t *testing.T) {
 	var buf bytes.Buffer
 	cfg := testConfig("log://")
-	cfg.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	cfg.Logger = logging.New(&buf, slog.LevelInfo)
 	s := openSender(t, cfg)
 	buf.Reset() // drop Open's line
 
 	m := testMessage("order-1001.confirmation@shop.example")
 	m.To = append(m.To, Address{Email: "carol@EXAMPLE.com"})
-	m.LogAttrs = []slog.Attr{slog.String("event_id", "e-1"), slog.String("consumer", "notifications")}
-	if err := s.Send(testContext(t), m); err != nil {
+	if err := s.Send(logging.WithEvent(testContext(t), loggedEvent{}), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -140,4 +141,11 @@ func TestLogBackend(t *testing.T) {
 			t.Errorf("the log line holds %q: %s", secret, lines[0])
 		}
 	}
+}
+
+// loggedEvent is the event a test email is about, as the worker puts it in the context.
+type loggedEvent struct{}
+
+func (loggedEvent) LogAttrs() []slog.Attr {
+	return []slog.Attr{slog.String("event_id", "e-1"), slog.String("consumer", "notifications")}
 }

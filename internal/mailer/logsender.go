@@ -16,14 +16,14 @@ type logSender struct {
 }
 
 func (l *logSender) deliver(ctx context.Context, m *Message, _ *mail.Msg) error {
-	attrs := append(slices.Clone(m.LogAttrs),
+	// ctx names the event that caused the email (see logging.WithEvent).
+	l.log.LogAttrs(ctx, slog.LevelInfo, "mail: email logged, not sent (log:// back end)",
 		slog.String("message_id", m.MessageID),
 		slog.String("template", m.Template),
 		slog.String("subject", cleanText(m.Subject)),
 		slog.Int("recipients", len(m.To)),
 		slog.Any("recipient_domains", recipientDomains(m.To)),
 	)
-	l.log.LogAttrs(ctx, slog.LevelInfo, "mail: email logged, not sent (log:// back end)", attrs...)
 	return nil
 }
 

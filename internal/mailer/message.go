@@ -3,7 +3,6 @@ package mailer
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"time"
 )
 
@@ -30,9 +29,6 @@ type Message struct {
 	Date time.Time
 	// Template names the email for metrics and logs.
 	Template string
-	// LogAttrs tell log lines about this email what caused it (event_id, event_type,
-	// tenant_id, consumer); never the body or addresses.
-	LogAttrs []slog.Attr
 }
 
 // Sender delivers messages. Send is safe for concurrent use.

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/testenv"
 	"github.com/eventworker/eventworker/registry"
@@ -31,6 +33,8 @@ type recorder struct {
 	fail func(consumer string, ev *registry.Event, call int) error
 	// started is signalled at the start of each call when not nil.
 	started chan string
+	// log, when set, gets a line logged with the handler's context at each call.
+	log *slog.Logger
 }
 
 func newRecorder() *recorder { return &recorder{calls: map[string][]string{}} }
@@ -47,8 +51,11 @@ func (r *recorder) handlers(reg *registry.Registry) []handlers.Handler {
 					n++
 				}
 			}
-			fail := r.fail
+			fail, log := r.fail, r.log
 			r.mu.Unlock()
+			if log != nil {
+				log.DebugContext(ctx, "test handler called")
+			}
 			if r.started != nil {
 				r.started <- c
 			}
@@ -88,6 +95,41 @@ type env struct {
 	done    chan error
 	// reconnects counts how often the test's own publisher had to reconnect.
 	reconnects int
+	// logs holds the worker's log lines, at debug level.
+	logs *lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lines returns the JSON lines written so far that have msg.
+func (b *lockedBuffer) lines(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for _, l := range bytes.Split(b.buf.Bytes(), []byte("\n")) {
+		if len(l) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(l, &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", l, err)
+		}
+		if m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // newEnv builds a worker on a private exchange (the registry's, renamed) so that parallel tests
@@ -139,10 +181,15 @@ func newEnv(t *testing.T, tweak func(*config.Config)) *env {
 func (e *env) start() {
 	e.t.Helper()
 	e.metrics = metrics.New(metrics.NewRegistry())
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	e.logs = &lockedBuffer{}
+	var out io.Writer = e.logs
 	if testing.Verbose() {
-		log = slog.New(slog.NewJSONHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		out = io.MultiWriter(e.logs, testWriter{e.t})
 	}
+	log := logging.New(out, slog.LevelDebug)
+	e.rec.mu.Lock()
+	e.rec.log = log
+	e.rec.mu.Unlock()
 	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test", 5*time.Second, nil)
 	w, err := New(Deps{
 		Config: e.cfg, Registry: e.reg, Handlers: e.rec.handlers(e.reg),

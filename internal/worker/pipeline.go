@@ -19,6 +19,7 @@ import (
 	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -86,20 +87,23 @@ func (p *pipeline) handle(msg *message.Message) error {
 	d := delivery{msg: msg, rk: msg.Metadata.Get(broker.MetaRoutingKey)}
 	d.attempts, _ = strconv.Atoi(msg.Metadata.Get(broker.MetaAttempts))
 	ml := &msgLog{base: p.log, consumer: p.consumer, attempt: d.attempts + 1, rk: d.rk}
+	// The handler's lines, logged with ctx, name the event as the pipeline's do.
+	ctx = logging.WithEvent(ctx, ml)
 
 	if len(msg.Payload) > p.cfg.MaxBodyBytes {
 		reason := fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes (EVENTWORKER_MAX_BODY_BYTES); not parsed", len(msg.Payload), p.cfg.MaxBodyBytes)
-		return p.reject(ctx, ml.logger().With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", ""), d, reason)
+		return p.reject(ctx, ml.logger().With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", "", "correlation_id", msg.Metadata.Get(broker.MetaCorrelationID)), d, reason)
 	}
 	ev, err := p.valid.validate(p.reg, d.rk, msg.Payload)
 	if err != nil {
 		var verr *registry.ValidationError
 		reason := err.Error()
 		log := ml.logger()
-		claimed := log.With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", "")
+		// What the body claims, as far as it could be read: an operator looks for these.
+		claimed := log.With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", "", "correlation_id", msg.Metadata.Get(broker.MetaCorrelationID))
 		if errors.As(err, &verr) {
 			reason = verr.Reason()
-			claimed = log.With("event_id", verr.EventID, "event_type", verr.EventType, "tenant_id", "")
+			claimed = log.With("event_id", verr.EventID, "event_type", verr.EventType, "tenant_id", verr.TenantID, "correlation_id", verr.CorrelationID)
 		}
 		return p.reject(ctx, claimed, d, "invalid event: "+reason)
 	}
@@ -377,7 +381,8 @@ func (p *pipeline) storeFailed(log *slog.Logger, what string, err error) error {
 }
 
 // msgLog is the logger of one message: the pipeline's with the consumer, attempt and routing
-// key, and the event's ID, type and tenant once it is valid. It is built on first use only:
+// key, and the event's ID, type, tenant and correlation ID once it is valid. It is built on
+// first use only:
 // slog's JSON handler formats the attributes as With adds them, which every message paid for
 // although at info level a handled one logs nothing.
 type msgLog struct {
@@ -395,17 +400,27 @@ func (m *msgLog) logger() *slog.Logger {
 	if m.l == nil {
 		m.l = m.base.With("consumer", m.consumer, "attempt", m.attempt, "routing_key", m.rk)
 		if m.ev != nil {
-			m.l = m.l.With("event_id", m.ev.ID, "event_type", m.ev.Type, "tenant_id", m.ev.TenantID)
+			m.l = m.l.With("event_id", m.ev.ID, "event_type", m.ev.Type, "tenant_id", m.ev.TenantID, "correlation_id", m.ev.CorrelationID)
 		}
 	}
 	return m.l
+}
+
+// LogAttrs implements logging.Event: the attributes of the handler's lines.
+func (m *msgLog) LogAttrs() []slog.Attr {
+	attrs := []slog.Attr{slog.String("consumer", m.consumer), slog.Int("attempt", m.attempt), slog.String("routing_key", m.rk)}
+	if m.ev != nil {
+		attrs = append(attrs, slog.String("event_id", m.ev.ID), slog.String("event_type", m.ev.Type),
+			slog.String("tenant_id", m.ev.TenantID), slog.String("correlation_id", m.ev.CorrelationID))
+	}
+	return attrs
 }
 
 // setEvent adds the valid event's attributes.
 func (m *msgLog) setEvent(ev *registry.Event) {
 	m.ev = ev
 	if m.l != nil {
-		m.l = m.l.With("event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID)
+		m.l = m.l.With("event_id", ev.ID, "event_type", ev.Type, "tenant_id", ev.TenantID, "correlation_id", ev.CorrelationID)
 	}
 }
 
