@@ -137,6 +137,9 @@ func TestFaultRestartsDeadLetterNothing(t *testing.T) {
 				t.Errorf("every email went out before the last start: the restarts found no backlog")
 			}
 			// A stopped worker hands back nothing; a killed one hands back its prefetch.
+			if errs := f.logLines(`"level":"ERROR"`); tc.signal == syscall.SIGTERM && errs != 0 {
+				t.Errorf("%d ERROR lines in the logs of workers stopped with SIGTERM, want none: an alert on them would fire at every deploy", errs)
+			}
 			if tc.signal == syscall.SIGTERM && renewed != 0 {
 				t.Errorf("%d messages reached the delivery limit with SIGTERM, want none: a stopping worker returned them", renewed)
 			}

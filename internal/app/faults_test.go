@@ -110,6 +110,7 @@ func startFaultEnv(t *testing.T, amqpURL string) *faultEnv {
 
 	t.Cleanup(func() {
 		f.killAll()
+		f.checkLogsAreJSON()
 		cfg := config.Default()
 		cfg.RetryDelays = faultRetryDelays
 		deleteQueues(t, amqpURL, f.name, reg.Consumers(), cfg)
@@ -674,6 +675,26 @@ func (f *faultEnv) runFault(label string, fault func() int) {
 			t.Logf("worker %d (killed %v) log tail:\n%s", p.n, p.killed, tail(p.logs, 20))
 		}
 		f.mu.Unlock()
+	}
+}
+
+// checkLogsAreJSON fails the test for a line of a worker's log that is not a JSON object:
+// whatever the faults, everything the worker and its libraries write is one.
+func (f *faultEnv) checkLogsAreJSON() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.procs {
+		b, err := os.ReadFile(p.logs)
+		if err != nil {
+			f.t.Error(err)
+			continue
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m map[string]any
+			if line != "" && json.Unmarshal([]byte(line), &m) != nil {
+				f.t.Errorf("worker %d logged a line that is not JSON: %s", p.n, line)
+			}
+		}
 	}
 }
 
