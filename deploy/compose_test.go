@@ -115,10 +115,16 @@ func TestCompose(t *testing.T) {
 			t.Errorf("%s=%q, want a URL to %s", setting, env[setting], wantHost)
 		}
 	}
-	if rabbitUser := composeEnv(t, services["rabbitmq"])["RABBITMQ_DEFAULT_USER"]; rabbitUser != "" {
-		if u, _ := url.Parse(cfg.AMQPURL); u == nil || u.User.Username() != rabbitUser {
-			t.Errorf("the worker logs in to RabbitMQ as %v, the broker's user is %s", u.User, rabbitUser)
-		}
+	// RabbitMQ loads the definitions at boot: the worker's user, and the unroutable policy.
+	rabbitMounts := bindMounts(services["rabbitmq"])
+	if rabbitMounts["./deploy/rabbitmq/definitions.json"] != "/etc/rabbitmq/definitions.json" ||
+		rabbitMounts["./deploy/rabbitmq/20-eventworker.conf"] != "/etc/rabbitmq/conf.d/20-eventworker.conf" {
+		t.Errorf("rabbitmq mounts %v, want definitions.json at /etc/rabbitmq and 20-eventworker.conf in conf.d", rabbitMounts)
+	}
+	if u, _ := url.Parse(cfg.AMQPURL); u == nil || u.User.Username() != "eventworker" {
+		t.Errorf("the worker logs in to RabbitMQ as %v, want eventworker, the user of definitions.json", u.User)
+	} else if pw, _ := u.User.Password(); !definitionsUser(t, u.User.Username(), pw) {
+		t.Errorf("definitions.json has no user %s with the worker's password", u.User.Username())
 	}
 	if u, _ := url.Parse(cfg.MailURL); u == nil || u.Query().Get("starttls") != "none" {
 		t.Errorf("EVENTWORKER_MAIL_URL %q: Mailpit offers no STARTTLS, want starttls=none", cfg.MailURL)

@@ -102,6 +102,10 @@ func LoadFile(path string) (*Registry, error) {
 	return r, nil
 }
 
+// ReservedConsumer cannot name a consumer: <prefix>.unroutable is the queue of the events that
+// no consumer's queue is bound for.
+const ReservedConsumer = "unroutable"
+
 // Load parses a registry.yaml and compiles every schema in it. It fails, listing every problem,
 // when the file is not well-formed or a schema does not compile; content problems that leave the
 // registry usable (an example that does not validate, a gap in versions) are Lint's business.
@@ -134,6 +138,9 @@ func Load(data []byte) (*Registry, error) {
 		types:     map[string]*EventType{},
 	}
 	for name, cs := range spec.Consumers {
+		if name == ReservedConsumer {
+			problems = append(problems, fmt.Errorf("consumer %q: the name is reserved for the queue of the events no queue is bound for; choose another", name))
+		}
 		r.consumers[name] = cs.Description
 	}
 

@@ -26,4 +26,7 @@ func deleteQueues(t *testing.T, url, prefix string, consumers []string, cfg *con
 			_, _ = ch.QueueDelete(q, false, false, false)
 		}
 	}
+	// The tests' exchange is named as their prefix.
+	_, _ = ch.QueueDelete(broker.UnroutableQueue(prefix), false, false, false)
+	_ = ch.ExchangeDelete(broker.UnroutableExchange(prefix), false, false)
 }

@@ -492,6 +492,8 @@ func cleanup(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, 
 				_, _ = ch.QueueDelete(q, false, false, false)
 			}
 		}
+		_, _ = ch.QueueDelete(broker.UnroutableQueue(cfg.QueuePrefix), false, false, false)
+		_ = ch.ExchangeDelete(broker.UnroutableExchange(reg.Exchange()), false, false)
 		_ = ch.ExchangeDelete(reg.Exchange(), false, false)
 		_ = ch.Close()
 	}
@@ -619,7 +621,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// machine describes this machine from /proc.
+// machine describes the host from /proc.
 func machine() Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {

@@ -19,6 +19,16 @@ func (n Names) Retry(delay time.Duration) string { return n.Work() + ".retry." +
 // DeadLetter is the consumer's dead-letter queue: <prefix>.<consumer>.dlq.
 func (n Names) DeadLetter() string { return n.Work() + ".dlq" }
 
+// UnroutableExchange is the alternate exchange of the events exchange: a RabbitMQ policy
+// (deploy/rabbitmq) points the events exchange at it, and RabbitMQ then sends it every event
+// that no queue is bound for, instead of dropping it.
+func UnroutableExchange(exchange string) string { return exchange + ".unroutable" }
+
+// UnroutableQueue is the queue, bound to UnroutableExchange, where the worker with this queue
+// prefix keeps the events that no queue was bound for: <prefix>.unroutable. The dlq tool reads
+// it as the consumer "unroutable".
+func UnroutableQueue(prefix string) string { return prefix + ".unroutable" }
+
 // Queues is every queue of the consumer with these retry delays: work, dead-letter, retries.
 func (n Names) Queues(retryDelays []time.Duration) []string {
 	qs := []string{n.Work(), n.DeadLetter()}

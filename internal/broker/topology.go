@@ -9,7 +9,8 @@ import (
 
 // Topology declares what one consumer needs: the events exchange exactly as Kombu declares it,
 // the work queue bound with every routing key the registry maps to the consumer, one TTL retry
-// queue per delay, and the dead-letter queue. The Subscriber runs Declare on every channel it
+// queue per delay, and the dead-letter queue; and what every consumer shares, the alternate
+// exchange and queue of the events no queue is bound for (UnroutableExchange, UnroutableQueue). The Subscriber runs Declare on every channel it
 // consumes on, after each reconnect too; every declaration is idempotent.
 type Topology struct {
 	Exchange      string
@@ -29,6 +30,9 @@ func (t *Topology) Declare(ch *amqp.Channel, consumer string) error {
 	}
 	n := Names{Prefix: t.Prefix, Consumer: consumer}
 	if err := DeclareExchange(ch, t.Exchange); err != nil {
+		return err
+	}
+	if err := t.declareUnroutable(ch); err != nil {
 		return err
 	}
 	// Classic, whatever the work queues are: reading a quorum queue raises its messages'
@@ -65,6 +69,25 @@ func (t *Topology) Declare(ch *amqp.Channel, consumer string) error {
 		if _, err := ch.QueueDeclare(n.Retry(d), true, false, false, false, args); err != nil {
 			return fmt.Errorf("declare retry queue %s: %w", n.Retry(d), err)
 		}
+	}
+	return nil
+}
+
+// declareUnroutable declares the alternate exchange of the events exchange and the queue of the
+// events no queue is bound for. Nothing reaches them until a policy names the alternate
+// exchange: Kombu declares the events exchange without arguments, and RabbitMQ refuses a
+// declaration that adds one, so a policy is the only way to attach it.
+func (t *Topology) declareUnroutable(ch *amqp.Channel) error {
+	ae, q := UnroutableExchange(t.Exchange), UnroutableQueue(t.Prefix)
+	if err := ch.ExchangeDeclare(ae, "fanout", true, false, false, false, nil); err != nil {
+		return fmt.Errorf("declare exchange %s (fanout, durable): %w", ae, err)
+	}
+	// Classic, as the dead-letter queues: listing it must not count deliveries.
+	if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": "classic"}); err != nil {
+		return fmt.Errorf("declare queue %s: %w", q, err)
+	}
+	if err := ch.QueueBind(q, "", ae, false, nil); err != nil {
+		return fmt.Errorf("bind %s to %s: %w", q, ae, err)
 	}
 	return nil
 }

@@ -30,7 +30,9 @@ const dlqSummary = "List, show, replay or purge the consumers' dead letters"
 
 const dlqUsage = `usage: eventworker dlq <subcommand> [flags]
 
-Inspect and repair the dead-letter queues <prefix>.<consumer>.dlq.
+Inspect and repair the dead-letter queues <prefix>.<consumer>.dlq, and the queue
+<prefix>.unroutable of the events no queue was bound for (read as the consumer "unroutable";
+RabbitMQ sends them there once the policy of deploy/rabbitmq names the alternate exchange).
 
 subcommands:
   list              list dead letters (nothing is removed)
@@ -221,14 +223,14 @@ func openDLQ(cfg *config.Config) (*dlq.Tool, func(), error) {
 		_ = confirmer.Close()
 		return nil, nil, err
 	}
-	return dlq.New(conn, confirmer, cfg.QueuePrefix, reg.Consumers()), func() { _ = confirmer.Close() }, nil
+	return dlq.New(conn, confirmer, cfg.QueuePrefix, reg.Exchange(), reg.Consumers()), func() { _ = confirmer.Close() }, nil
 }
 
 func (s *dlqSub) flagSet() (*flag.FlagSet, *dlqFlags) {
 	fl := &dlqFlags{}
 	fs := flag.NewFlagSet("eventworker dlq "+s.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned; usage is printed by the caller
-	fs.Var(&fl.consumers, "consumer", "consumer whose dead letters to read; repeat it or give a comma list (default: every consumer of the registry)")
+	fs.Var(&fl.consumers, "consumer", "consumer whose dead letters to read; repeat it or give a comma list (default: every consumer of the registry, and unroutable)")
 	fs.StringVar(&fl.eventType, "type", "", "only events of this type (the body's event_type or the original routing key)")
 	fs.StringVar(&fl.tenant, "tenant", "", "only events of this tenant_id")
 	fs.StringVar(&fl.since, "since", "", "only dead letters whose last failure is at or after this RFC 3339 time, or within this duration (24h, 90m, 7d)")

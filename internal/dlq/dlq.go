@@ -11,6 +11,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/registry"
 )
 
 // Channeler opens AMQP channels; *amqp.Connection is one.
@@ -69,23 +70,44 @@ var (
 	ErrNotFound = errors.New("no dead letter with that event id")
 )
 
-// Tool reads and repairs the dead-letter queues of a set of consumers.
+// Unroutable is the consumer name under which the Tool reads the queue of the events that no
+// queue was bound for, <prefix>.unroutable (see broker.UnroutableQueue); a replay publishes
+// them to the events exchange again.
+const Unroutable = registry.ReservedConsumer
+
+// Tool reads and repairs the dead-letter queues of a set of consumers, and the queue of the
+// unroutable events.
 type Tool struct {
 	conn      Channeler
 	pub       Publisher
 	prefix    string
+	exchange  string
 	consumers []string
 }
 
 // New returns a Tool that opens its reading channels on conn, publishes replays with pub
 // (a *broker.Confirmer, whose Connection() may also serve as conn), and knows the queues
-// <prefix>.<consumer>.dlq of the consumers given (usually the registry's).
-func New(conn Channeler, pub Publisher, prefix string, consumers []string) *Tool {
-	return &Tool{conn: conn, pub: pub, prefix: prefix, consumers: slices.Clone(consumers)}
+// <prefix>.<consumer>.dlq of the consumers given (usually the registry's) and, when exchange
+// (the events exchange) is not "", the queue of the unroutable events as the consumer
+// Unroutable.
+func New(conn Channeler, pub Publisher, prefix, exchange string, consumers []string) *Tool {
+	t := &Tool{conn: conn, pub: pub, prefix: prefix, exchange: exchange, consumers: slices.Clone(consumers)}
+	if exchange != "" {
+		t.consumers = append(t.consumers, Unroutable)
+	}
+	return t
 }
 
-// Consumers returns the consumers the tool knows.
+// Consumers returns the consumers the tool knows, Unroutable last when it knows it.
 func (t *Tool) Consumers() []string { return slices.Clone(t.consumers) }
+
+// queue is the queue the Tool reads for consumer.
+func (t *Tool) queue(consumer string) string {
+	if consumer == Unroutable {
+		return broker.UnroutableQueue(t.prefix)
+	}
+	return broker.Names{Prefix: t.prefix, Consumer: consumer}.DeadLetter()
+}
 
 // List returns the dead letters that match f, in queue order, consumer by consumer. It
 // removes nothing: every message goes back to its queue, in place.
@@ -127,14 +149,24 @@ func (t *Tool) Show(ctx context.Context, eventID string, f Filter) ([]Entry, err
 func (t *Tool) Replay(ctx context.Context, f Filter, dryRun bool, log *slog.Logger) (moved int, err error) {
 	log = orDiscard(log)
 	err = t.walk(ctx, f, nil, func(ctx context.Context, e *Entry, d amqp.Delivery) (bool, error) {
-		to := broker.Names{Prefix: t.prefix, Consumer: e.Consumer}.Work()
-		attrs := append(entryAttrs(e), slog.String("to_queue", to))
+		// A dead letter goes to its consumer's work queue; an unroutable event to the
+		// exchange, for the queues bound for it now.
+		exchange, key := "", broker.Names{Prefix: t.prefix, Consumer: e.Consumer}.Work()
+		attrs := append(entryAttrs(e), slog.String("to_queue", key))
+		if e.Consumer == Unroutable {
+			exchange, key = t.exchange, e.RoutingKey
+			attrs = append(entryAttrs(e), slog.String("to_exchange", exchange), slog.String("routing_key", key))
+		}
 		if dryRun {
 			moved++
 			log.Info("dead letter would be replayed (dry run)", attrs...)
 			return false, nil
 		}
-		if err := t.pub.Publish(ctx, "", to, ReplayPublishing(e.RoutingKey, d)); err != nil {
+		if err := t.pub.Publish(ctx, exchange, key, ReplayPublishing(e.RoutingKey, d)); err != nil {
+			to := key
+			if exchange != "" {
+				to = fmt.Sprintf("exchange %s with routing key %s", exchange, key)
+			}
 			return false, fmt.Errorf("replay event %s from %s to %s: %w (it stays in %s)", orDash(e.EventID), e.Queue, to, err, e.Queue)
 		}
 		moved++
@@ -187,6 +219,9 @@ func (t *Tool) walk(ctx context.Context, f Filter, extra func(*Entry) bool, visi
 	if err != nil {
 		return err
 	}
+	// Unless asked for by name, the queue of the unroutable events is read where it exists: a
+	// worker of an older version did not declare it.
+	optional := len(f.Consumers) == 0
 	if f.Limit < 0 {
 		return fmt.Errorf("limit %d must not be negative", f.Limit)
 	}
@@ -195,7 +230,11 @@ func (t *Tool) walk(ctx context.Context, f Filter, extra func(*Entry) bool, visi
 		if f.Limit > 0 && matched >= f.Limit {
 			break
 		}
-		if err := t.walkQueue(ctx, c, f, extra, &matched, visit); err != nil {
+		err := t.walkQueue(ctx, c, f, extra, &matched, visit)
+		if c == Unroutable && optional && errors.Is(err, ErrQueueMissing) {
+			continue
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -229,7 +268,7 @@ func (t *Tool) selected(f Filter) ([]string, error) {
 // by one, oldest first: a dead-letter queue is a classic queue, which puts each back in its
 // place.
 func (t *Tool) walkQueue(ctx context.Context, consumer string, f Filter, extra func(*Entry) bool, matched *int, visit visitFunc) (err error) {
-	queue := broker.Names{Prefix: t.prefix, Consumer: consumer}.DeadLetter()
+	queue := t.queue(consumer)
 	ch, err := t.conn.Channel()
 	if err != nil {
 		return fmt.Errorf("open a channel for %s: %w", queue, err)

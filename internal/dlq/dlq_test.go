@@ -60,7 +60,7 @@ func newEnv(t *testing.T, consumers ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.tool = New(conn, e.confirmer, e.prefix, consumers)
+	e.tool = New(conn, e.confirmer, e.prefix, "", consumers)
 	return e
 }
 
@@ -532,7 +532,7 @@ func TestFailedReplayKeepsTheDeadLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("boom")
-	moved, err := New(conn, failingPublisher{boom}, e.prefix, e.consumers).Replay(t.Context(), Filter{}, false, e.log)
+	moved, err := New(conn, failingPublisher{boom}, e.prefix, "", e.consumers).Replay(t.Context(), Filter{}, false, e.log)
 	if !errors.Is(err, boom) || moved != 0 {
 		t.Fatalf("replay with a failing publisher: %d, %v", moved, err)
 	}
@@ -560,7 +560,7 @@ func TestUnknownConsumerAndMissingQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := New(conn, e.confirmer, e.prefix+"-missing", []string{"alpha"})
+	other := New(conn, e.confirmer, e.prefix+"-missing", "", []string{"alpha"})
 	if _, err := other.List(t.Context(), Filter{}); !errors.Is(err, ErrQueueMissing) {
 		t.Errorf("missing queue: %v", err)
 	}

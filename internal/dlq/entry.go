@@ -24,9 +24,10 @@ type Entry struct {
 	EventType string
 	// TenantID is the body's tenant_id.
 	TenantID string
-	// Class is "permanent", "exhausted", "delivery_limit" (RabbitMQ dead-lettered it after its
-	// queue's delivery limit) or "broker" (RabbitMQ, for another reason); Reason says why the
-	// message was dead-lettered.
+	// Class is "permanent", "exhausted", "delivery_limit" (its handler kept dying with the
+	// worker, or RabbitMQ dead-lettered it after its queue's delivery limit), "broker"
+	// (RabbitMQ, for another reason) or "unroutable" (no queue was bound for it); Reason says
+	// why the message is here.
 	Class  string
 	Reason string
 	// Host is the host whose worker dead-lettered it; Errors the chain of errors of the last
@@ -63,6 +64,9 @@ type Properties struct {
 	Type            string
 	Timestamp       time.Time
 }
+
+// ClassUnroutable is the class of an event in the queue of the unroutable events.
+const ClassUnroutable = "unroutable"
 
 // Broker dead-lettering header.
 const headerXDeath = "x-death"
@@ -137,6 +141,14 @@ func decode(consumer, queue string, d amqp.Delivery) Entry {
 		e.LastFailure = d.Timestamp
 	}
 
+	if consumer == Unroutable && e.Class == "" {
+		// RabbitMQ routed it here as it was published: its routing key is the original.
+		e.RoutingKey = d.RoutingKey
+		e.Class = ClassUnroutable
+		e.Reason = fmt.Sprintf("no queue was bound to routing key %q on exchange %q when it was published: no consumer "+
+			"takes this event type. Map it to a consumer in registry.yaml (or purge it if nobody needs it), then replay it: "+
+			"a replay publishes it to the exchange again", d.RoutingKey, d.Exchange)
+	}
 	fields := lenientFields(d.Body, "event_id", "event_type", "tenant_id")
 	e.EventID, e.EventType, e.TenantID = fields["event_id"], fields["event_type"], fields["tenant_id"]
 	if e.EventID == "" {
@@ -160,9 +172,9 @@ func brokerReason(reason string, death amqp.Table, deliveryCount int) (class, te
 	}
 	queue := orDash(headerString(death["queue"]))
 	return broker.ClassDeliveryLimit, fmt.Sprintf("broker: delivered from %s %s, without an acknowledgement: "+
-		"the worker died or was stopped while holding it each time. A message that crashes or hangs the worker "+
-		"ends here; so can one that was only in flight during repeated crashes or kills. Look at the worker's logs "+
-		"around the dead letter's time before replaying it", queue, times)
+		"the worker died or was stopped while holding it each time. The worker publishes anew a message that reaches "+
+		"the limit unhandled, so one ends here when that could not be done (Redis or RabbitMQ unavailable) or when "+
+		"the worker died before it could tell. Look at the worker's logs around the dead letter's time before replaying it", queue, times)
 }
 
 // lenientFields returns the string values of the wanted top-level fields of a JSON object,

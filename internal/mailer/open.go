@@ -37,7 +37,7 @@ type backend interface {
 //   - insecure_skip_verify=true: do not verify the server's certificate (tests only; Open warns);
 //   - auth=plain|login|auto: the AUTH mechanism; default auto (PLAIN if offered, else LOGIN) when
 //     the URL has a user, and no AUTH without one;
-//   - helo=name: the EHLO name; default this machine's host name.
+//   - helo=name: the EHLO name; default the host's name.
 //
 // Open does not connect: the SMTP server may be down while the worker starts, and the first
 // Send connects. It fails for an invalid Config, a bad URL or an unreadable ca_file.

@@ -267,7 +267,7 @@ func parseSMTPURL(u *url.URL, e *endpoint) []error {
 	}
 	if v, ok := param(query, paramHelo); ok {
 		if !validHelo(v) {
-			problems = append(problems, badURL("mail URL parameter helo=%q is not a host name: use this machine's public DNS name, e.g. helo=worker.example.com", v))
+			problems = append(problems, badURL("mail URL parameter helo=%q is not a host name: use the worker host's public DNS name, e.g. helo=worker.example.com", v))
 		}
 		e.helo = v
 	}

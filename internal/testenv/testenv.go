@@ -1,4 +1,4 @@
-// Package testenv gives integration tests the real services of this machine (RabbitMQ, Redis,
+// Package testenv gives integration tests the real services of the local host (RabbitMQ, Redis,
 // Debian's Python with Kombu). Outside CI a test whose service cannot be reached is skipped with
 // the reason; with CI=true it fails, so CI never passes by skipping.
 package testenv

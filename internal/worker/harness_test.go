@@ -235,6 +235,8 @@ func (e *env) cleanup(name string) {
 				_, _ = ch.QueueDelete(n.Retry(d), false, false, false)
 			}
 		}
+		_, _ = ch.QueueDelete(broker.UnroutableQueue(name), false, false, false)
+		_ = ch.ExchangeDelete(broker.UnroutableExchange(name), false, false)
 		_ = ch.ExchangeDelete(name, false, false)
 	}
 	_ = e.conn.Close()
