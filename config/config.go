@@ -42,6 +42,10 @@ type Config struct {
 	LeaseTTL        time.Duration
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int
+	// PauseAfter is how many "service unavailable" outcomes in a row pause a consumer (0: never);
+	// PauseMax caps the interval between its probes while paused.
+	PauseAfter int
+	PauseMax   time.Duration
 
 	// MailURL chooses how emails leave: smtp://, smtps://, file://DIR or log://.
 	MailURL string
@@ -194,6 +198,12 @@ func (c *Config) Validate() error {
 	}
 	if c.DeliveryLimit < 1 {
 		bad("EVENTWORKER_DELIVERY_LIMIT: %d must be at least 1", c.DeliveryLimit)
+	}
+	if c.PauseAfter < 0 {
+		bad("EVENTWORKER_PAUSE_AFTER: %d must not be negative (0 never pauses)", c.PauseAfter)
+	}
+	if c.PauseMax < time.Second {
+		bad("EVENTWORKER_PAUSE_MAX: %s is shorter than 1s, the first interval between probes", c.PauseMax)
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("EVENTWORKER_MAX_BODY_BYTES: %d must be at least 1024", c.MaxBodyBytes)

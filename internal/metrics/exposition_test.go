@@ -45,6 +45,7 @@ func TestLabelsAreBounded(t *testing.T) {
 		"eventworker_handler_duration_seconds": {"consumer"},
 		"eventworker_event_lag_seconds":        {"event_type"},
 		"eventworker_in_flight":                {"consumer"},
+		"eventworker_consumer_paused":          {"consumer"},
 		"eventworker_dead_letters_total":       {"class", "consumer"},
 		"eventworker_ready":                    nil,
 		"eventworker_build_info":               {"goversion", "revision", "version"},

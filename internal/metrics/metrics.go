@@ -30,6 +30,9 @@ type Metrics struct {
 	InFlight *prometheus.GaugeVec
 	// DeadLetters counts dead letters by consumer and class (the Class* constants).
 	DeadLetters *prometheus.CounterVec
+	// Paused is 1 while a consumer is paused because a service its handlers need is down, by
+	// consumer.
+	Paused *prometheus.GaugeVec
 	// Ready is 1 while the worker is ready (its /readyz answers 200), else 0.
 	Ready prometheus.Gauge
 	// BuildInfo is 1 with the running build's version, revision and Go version; see SetBuildInfo.
@@ -66,6 +69,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "dead_letters_total",
 			Help: "Deliveries moved to a dead-letter queue, by class (permanent, exhausted, delivery_limit).",
 		}, []string{"consumer", "class"}),
+		Paused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "consumer_paused",
+			Help: "1 while the consumer is paused: a service its handlers need is unavailable.",
+		}, []string{"consumer"}),
 		Ready: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "ready",
 			Help: "1 while the worker is ready to consume, else 0.",
@@ -77,7 +84,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.EventsReceived, m.Outcomes, m.HandlerDuration, m.Lag, m.InFlight,
-			m.DeadLetters, m.Ready, m.BuildInfo)
+			m.DeadLetters, m.Paused, m.Ready, m.BuildInfo)
 	}
 	return m
 }
@@ -93,6 +100,7 @@ func (m *Metrics) InitConsumer(consumer string) {
 		m.DeadLetters.WithLabelValues(consumer, c)
 	}
 	m.InFlight.WithLabelValues(consumer)
+	m.Paused.WithLabelValues(consumer)
 	m.HandlerDuration.WithLabelValues(consumer)
 }
 

@@ -64,6 +64,8 @@ type pipeline struct {
 	redeclare func(ctx context.Context) error
 	// inEffect is true for a handler whose effects record their events (handlers.InEffectRecorder).
 	inEffect bool
+	// breaker pauses the consumer while a service its handlers need is down; nil never does.
+	breaker *breaker
 	// kept holds the consumer's metric children once looked up.
 	kept keptMetrics
 }
@@ -76,6 +78,10 @@ func (p *pipeline) handle(msg *message.Message) error {
 		return errDraining
 	}
 	defer p.gate.leave()
+	// A paused consumer's messages wait here, unacknowledged, until a probe gets through.
+	probe := p.breaker.admit(p.gate.drain)
+	told, cause := untold, error(nil)
+	defer func() { p.breaker.done(probe, told, cause) }()
 	inFlight := p.inFlight()
 	inFlight.Inc()
 	defer inFlight.Dec()
@@ -120,12 +126,14 @@ func (p *pipeline) handle(msg *message.Message) error {
 
 	// A handler whose effects record the event themselves needs no lease: one round trip per
 	// effect. The others run under a lease, renewed while they run, and leave a done marker.
+	told = available // unless Redis or the handler says otherwise
 	var lease *idempotency.Lease
 	if !p.inEffect {
 		state, l, err := p.dedupe.Begin(ctx, p.consumer, ev.ID)
 		switch {
 		case err != nil:
 			// Redis is down: no effect without its record. Retry later without spending an attempt.
+			told, cause = unavailable, err
 			ml.logger().Warn("idempotency store unavailable; retrying later", "error", err.Error())
 			return p.retry(ctx, ml.logger(), d, d.attempts, fmt.Errorf("idempotency store: %w", err))
 		case state == idempotency.StateDone:
@@ -189,6 +197,9 @@ func (p *pipeline) handle(msg *message.Message) error {
 		if err := lease.Release(ctx); err != nil {
 			log.Warn("could not release the processing lease; it expires by itself", "error", err.Error())
 		}
+	}
+	if handlers.IsUnavailable(herr) && !handlers.IsPermanent(herr) {
+		told, cause = unavailable, herr
 	}
 	if (handlers.IsUnavailable(herr) || handlers.IsLater(herr)) && !handlers.IsPermanent(herr) {
 		// A service the handler needs is down (the mail server, Redis), or another delivery of

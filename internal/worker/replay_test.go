@@ -35,7 +35,7 @@ func TestExhaustedThenReplayedIsHandledOnce(t *testing.T) {
 	healthy.Store(true)
 	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test-replay", 5*time.Second, nil)
 	defer confirmer.Close()
-	tool := dlq.New(e.conn, confirmer, e.cfg.QueuePrefix, e.reg.Consumers())
+	tool := dlq.New(e.conn, confirmer, e.cfg.QueuePrefix, e.reg.Exchange(), e.reg.Consumers())
 	moved, err := tool.Replay(context.Background(), dlq.Filter{Consumers: []string{"tenants"}}, false, nil)
 	if err != nil || moved != 1 {
 		t.Fatalf("replay moved %d: %v", moved, err)

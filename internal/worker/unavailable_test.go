@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/metrics"
@@ -15,10 +16,14 @@ import (
 
 var errRelayDown = errors.New("connecting to mail server: connection refused")
 
+// noPause keeps the consumers from pausing, so that every unavailable outcome goes through the
+// retry queue at once (the pause is TestConsumerPausesWhileItsServiceIsDown's).
+func noPause(c *config.Config) { c.PauseAfter = 0 }
+
 // An event whose handler reports a service Unavailable is retried for as long as that lasts,
 // far beyond its retries, and never dead-lettered for it; the retries count as such.
 func TestLocalUnavailableIsRetriedWithoutSpendingAttempts(t *testing.T) {
-	e := newLocalEnv(t, nil)
+	e := newLocalEnv(t, noPause)
 	down := 4 * e.cfg.MaxAttempts()
 	e.rec.fail = func(consumer string, _ *registry.Event, call int) error {
 		switch {
@@ -51,7 +56,7 @@ func TestLocalUnavailableIsRetriedWithoutSpendingAttempts(t *testing.T) {
 // The retries an event has left are not reset by an outage: after it, an event that keeps
 // failing is dead-lettered after its usual attempts, and a Permanent error still goes at once.
 func TestLocalUnavailableKeepsTheRetryBudget(t *testing.T) {
-	e := newLocalEnv(t, nil)
+	e := newLocalEnv(t, noPause)
 	const down = 5
 	flakyID, permanentID := uuid.NewString(), uuid.NewString()
 	e.rec.fail = func(consumer string, ev *registry.Event, call int) error {

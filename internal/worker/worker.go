@@ -198,6 +198,7 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 		if w.d.Runs != nil {
 			p.runs = w.d.Runs
 		}
+		p.breaker = newBreaker(cfg.PauseAfter, cfg.PauseMax, w.d.Logger.With("consumer", c), w.d.Metrics.Paused.WithLabelValues(c))
 		r := startRunners(n, p.handle)
 		defer r.stop()
 		handle := r.handle
