@@ -41,7 +41,17 @@ func TestKombuEventsWithNonStringHeadersAreHandled(t *testing.T) {
 	}
 	for id, typ := range published {
 		for _, c := range e.reg.ConsumersOf(typ) {
-			e.waitFor(c+" to handle the Kombu "+typ, 15*time.Second, func() bool { return e.rec.count(c, id) == 1 })
+			deadline := time.Now().Add(30 * time.Second)
+			for e.rec.count(c, id) == 0 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if n := e.rec.count(c, id); n != 1 {
+				outcomes := map[string]float64{}
+				for _, o := range metrics.AllOutcomes() {
+					outcomes[o] = testutil.ToFloat64(e.metrics.Outcomes.WithLabelValues(c, o))
+				}
+				t.Errorf("%s handled the Kombu %s %d times, want once; its outcomes: %v", c, typ, n, outcomes)
+			}
 		}
 	}
 	for _, c := range e.reg.Consumers() {
