@@ -8,6 +8,7 @@ import (
 	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/tenants"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 )
 
 // Deps is what the handlers need from the outside; internal/app builds it in one place.
@@ -32,8 +33,8 @@ type Deps struct {
 // All is the one explicit list of the worker's handlers, one per consumer of registry.yaml.
 // Adding a consumer is a handler file and a line here; registry.yaml alone decides which events
 // reach it. The worker refuses to start while this list and the registry's consumers differ.
-func All(d Deps) []Handler {
-	return []Handler{
+func All(d Deps) []handling.Handler {
+	return []handling.Handler{
 		NewNotifications(NotificationsDeps{
 			From: d.MailFrom, Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants,
 			Metrics: d.MailMetrics, Logger: d.Logger,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/eventworker/eventworker/internal/analytics"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -26,10 +27,15 @@ type Analytics struct {
 // NewAnalytics returns the analytics handler.
 func NewAnalytics(c Counter) *Analytics { return &Analytics{counter: c} }
 
-// Consumer implements Handler.
+// Consumer implements handling.Handler.
 func (h *Analytics) Consumer() string { return ConsumerAnalytics }
 
-// RecordsInEffect implements InEffectRecorder: the counting script records the event's ID.
+// EventTypes implements handling.Handler: the events Handle dispatches on.
+func (h *Analytics) EventTypes() []string {
+	return handling.TypesOf(&registry.OrderCreated{}, &registry.OrderConfirmed{}, &registry.OrderCancelled{}, &registry.UserRegistered{})
+}
+
+// RecordsInEffect implements handling.InEffectRecorder: the counting script records the event's ID.
 func (h *Analytics) RecordsInEffect() bool { return true }
 
 // Handle counts the event on the UTC day it occurred, once per event.
@@ -43,7 +49,7 @@ func (h *Analytics) Handle(ctx context.Context, ev *registry.Event) error {
 		minor, err := p.Amount.Minor(p.Currency)
 		if err != nil {
 			// Only an amount beyond 64-bit minor units gets here; retrying cannot fix it.
-			return Permanent(fmt.Errorf("%s: revenue %s %s: %w", ev.Type, p.Amount, p.Currency, err))
+			return handling.Permanent(fmt.Errorf("%s: revenue %s %s: %w", ev.Type, p.Amount, p.Currency, err))
 		}
 		incr[analytics.RevenuePrefix+p.Currency] = minor
 	case *registry.OrderCancelled:
@@ -51,14 +57,14 @@ func (h *Analytics) Handle(ctx context.Context, ev *registry.Event) error {
 	case *registry.UserRegistered:
 		incr[analytics.UsersRegistered] = 1
 	default:
-		return Permanent(fmt.Errorf("%s v%d: the analytics consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
+		return handling.Permanent(fmt.Errorf("%s v%d: the analytics consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
 	}
 	counted, err := h.counter.Count(ctx, ev.TenantID, ev.ID, ev.OccurredAt, incr)
 	switch {
 	case err != nil:
 		return storeError(ev, err)
 	case !counted:
-		return ErrDuplicate
+		return handling.ErrDuplicate
 	}
 	return nil
 }

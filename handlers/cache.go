@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/eventworker/eventworker/cache"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -28,10 +29,15 @@ type Cache struct {
 // NewCache returns the cache handler.
 func NewCache(c CacheWriter) *Cache { return &Cache{cache: c} }
 
-// Consumer implements Handler.
+// Consumer implements handling.Handler.
 func (h *Cache) Consumer() string { return ConsumerCache }
 
-// RecordsInEffect implements InEffectRecorder: every write records the event in its script.
+// EventTypes implements handling.Handler: the events Handle dispatches on.
+func (h *Cache) EventTypes() []string {
+	return handling.TypesOf(&registry.ProductCreated{}, &registry.ProductUpdated{}, &registry.UserUpdated{}, &registry.TenantSuspended{})
+}
+
+// RecordsInEffect implements handling.InEffectRecorder: every write records the event in its script.
 func (h *Cache) RecordsInEffect() bool { return true }
 
 // Handle applies the event to the cache, once per event. Every write or invalidation error is
@@ -55,13 +61,13 @@ func (h *Cache) Handle(ctx context.Context, ev *registry.Event) error {
 		}
 		_, out, err = h.cache.PurgeTenant(ctx, once, ev.TenantID)
 	default:
-		return Permanent(fmt.Errorf("%s v%d: the cache consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
+		return handling.Permanent(fmt.Errorf("%s v%d: the cache consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
 	}
 	switch {
 	case err != nil:
 		return storeError(ev, err)
 	case out == cache.Duplicate:
-		return ErrDuplicate
+		return handling.ErrDuplicate
 	}
 	return nil
 }

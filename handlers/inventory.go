@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventworker/eventworker/internal/inventory"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -58,10 +59,15 @@ func NewInventory(d InventoryDeps) *Inventory {
 	return &Inventory{store: d.Store, pub: d.Publisher, log: log}
 }
 
-// Consumer implements Handler.
+// Consumer implements handling.Handler.
 func (h *Inventory) Consumer() string { return ConsumerInventory }
 
-// RecordsInEffect implements InEffectRecorder: the observation script records the event on the
+// EventTypes implements handling.Handler: the events Handle dispatches on.
+func (h *Inventory) EventTypes() []string {
+	return handling.TypesOf(&registry.ProductCreated{}, &registry.ProductUpdated{}, &registry.OrderConfirmed{})
+}
+
+// RecordsInEffect implements handling.InEffectRecorder: the observation script records the event on the
 // product's timeline and finds it there when the event comes again.
 func (h *Inventory) RecordsInEffect() bool { return true }
 
@@ -69,11 +75,11 @@ func (h *Inventory) RecordsInEffect() bool { return true }
 // event (also one a failed earlier attempt left) and marks it published. A store or publish
 // failure is transient: the retry finds the pending alert and publishes it under the same
 // event_id, which consumers deduplicate. An event all of whose observations were recorded
-// before, with no alert left pending, is ErrDuplicate.
+// before, with no alert left pending, is handling.ErrDuplicate.
 func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
 	obs, err := inventoryObservations(ev)
 	if err != nil {
-		return Permanent(err)
+		return handling.Permanent(err)
 	}
 	log := h.log // ctx names the event (see logging.WithEvent)
 	var alerts []*inventory.Alert
@@ -106,7 +112,7 @@ func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
 	var transient, permanent []error
 	for _, a := range alerts {
 		if err := h.publish(ctx, log, ev, a); err != nil {
-			if IsPermanent(err) {
+			if handling.IsPermanent(err) {
 				permanent = append(permanent, err)
 			} else {
 				transient = append(transient, err)
@@ -121,15 +127,15 @@ func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
 		return errors.Join(transient...)
 	}
 	if len(permanent) > 0 {
-		return Permanent(errors.Join(permanent...))
+		return handling.Permanent(errors.Join(permanent...))
 	}
 	if claimed > 0 {
 		// Another delivery of this event is publishing its alert: this one comes back later
 		// and finds it published, or publishes it if that delivery failed.
-		return Later(fmt.Errorf("%s: %d low-stock alert(s) of the event are being published by another delivery of it", ev.Type, claimed))
+		return handling.Later(fmt.Errorf("%s: %d low-stock alert(s) of the event are being published by another delivery of it", ev.Type, claimed))
 	}
 	if len(obs) > 0 && duplicates == len(obs) && len(alerts) == 0 {
-		return ErrDuplicate
+		return handling.ErrDuplicate
 	}
 	return nil
 }
@@ -159,7 +165,7 @@ func (h *Inventory) publish(ctx context.Context, log *slog.Logger, ev *registry.
 		err = fmt.Errorf("publish product.inventory_low %s for product %s: %w", a.EventID, a.ProductID, err)
 		if errors.Is(err, registry.ErrInvalid) {
 			// The registry rejected the derived event: no retry can change that.
-			return Permanent(err)
+			return handling.Permanent(err)
 		}
 		return err
 	}

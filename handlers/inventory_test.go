@@ -19,6 +19,7 @@ import (
 	"github.com/eventworker/eventworker/internal/inventory"
 	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/testenv"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -119,11 +120,11 @@ func (h handledEvent) LogAttrs() []slog.Attr {
 }
 
 // handleAll handles evs in order, each with a context that names it as the worker's does; a
-// redelivered event is ErrDuplicate, as the worker expects.
+// redelivered event is handling.ErrDuplicate, as the worker expects.
 func handleAll(t *testing.T, h *Inventory, evs ...*registry.Event) {
 	t.Helper()
 	for _, ev := range evs {
-		if err := h.Handle(logging.WithEvent(context.Background(), handledEvent{ev}), ev); err != nil && !errors.Is(err, ErrDuplicate) {
+		if err := h.Handle(logging.WithEvent(context.Background(), handledEvent{ev}), ev); err != nil && !errors.Is(err, handling.ErrDuplicate) {
 			t.Fatalf("handle %s %s: %v", ev.Type, ev.ID, err)
 		}
 	}
@@ -150,8 +151,8 @@ func TestInventoryDerivesLowStockEvent(t *testing.T) {
 	}
 	// Handling the events again publishes nothing more, and each is a duplicate.
 	for _, ev := range []*registry.Event{v2, v1} {
-		if err := h.Handle(context.Background(), ev); !errors.Is(err, ErrDuplicate) {
-			t.Errorf("redelivered %s: %v, want ErrDuplicate", ev.ID, err)
+		if err := h.Handle(context.Background(), ev); !errors.Is(err, handling.ErrDuplicate) {
+			t.Errorf("redelivered %s: %v, want handling.ErrDuplicate", ev.ID, err)
 		}
 	}
 	if len(pub.sent) != 1 {
@@ -184,7 +185,7 @@ func TestInventoryPublishFailureIsRetriedUnderTheSameID(t *testing.T) {
 	fall := invProduct(t, "product.updated", 1, "p-1", 2, 1, "")
 	pub.fail = func(publisher.Event) error { return publisher.ErrConfirmTimeout }
 	err := h.Handle(context.Background(), fall)
-	if err == nil || IsPermanent(err) || !errors.Is(err, publisher.ErrConfirmTimeout) {
+	if err == nil || handling.IsPermanent(err) || !errors.Is(err, publisher.ErrConfirmTimeout) {
 		t.Fatalf("publish failure: %v, want a transient error wrapping it", err)
 	}
 	if !strings.Contains(err.Error(), "publish product.inventory_low") || !strings.Contains(err.Error(), "p-1") {
@@ -259,7 +260,7 @@ func TestInventoryOrderConfirmed(t *testing.T) {
 
 func TestInventoryErrorClasses(t *testing.T) {
 	h, pub, _ := newInventoryHandler(t)
-	if err := h.Handle(context.Background(), invEvent(t, "user.updated", 0, "", `{"user_id":"u-1"}`)); !IsPermanent(err) {
+	if err := h.Handle(context.Background(), invEvent(t, "user.updated", 0, "", `{"user_id":"u-1"}`)); !handling.IsPermanent(err) {
 		t.Errorf("an event the consumer does not handle: %v, want permanent", err)
 	}
 	handleAll(t, h,
@@ -280,7 +281,7 @@ func TestInventoryErrorClasses(t *testing.T) {
 		return publisher.ErrConnectionLost
 	}
 	ev := both(1)
-	if err := h.Handle(context.Background(), ev); err == nil || IsPermanent(err) {
+	if err := h.Handle(context.Background(), ev); err == nil || handling.IsPermanent(err) {
 		t.Errorf("one permanent and one transient failure: %v, want transient", err)
 	}
 	// Only the invalid one left: nothing a retry can fix.
@@ -290,7 +291,7 @@ func TestInventoryErrorClasses(t *testing.T) {
 		}
 		return nil
 	}
-	if err := h.Handle(context.Background(), ev); !IsPermanent(err) || !errors.Is(err, registry.ErrInvalid) {
+	if err := h.Handle(context.Background(), ev); !handling.IsPermanent(err) || !errors.Is(err, registry.ErrInvalid) {
 		t.Errorf("an invalid derived event: %v, want permanent", err)
 	}
 	if len(pub.sent) != 1 || pub.sent[0].Payload.(*registry.ProductInventoryLow).ProductID != "p-2" {

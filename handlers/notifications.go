@@ -13,6 +13,7 @@ import (
 	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/tenants"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -68,8 +69,13 @@ func NewNotifications(d NotificationsDeps) *Notifications {
 	return &Notifications{from: d.From, renderer: d.Renderer, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
 }
 
-// Consumer implements Handler.
+// Consumer implements handling.Handler.
 func (n *Notifications) Consumer() string { return ConsumerNotifications }
+
+// EventTypes implements handling.Handler: the events Handle dispatches on.
+func (n *Notifications) EventTypes() []string {
+	return handling.TypesOf(&registry.OrderCreated{}, &registry.OrderPendingPayment{}, &registry.OrderConfirmed{}, &registry.OrderCancelled{}, &registry.UserRegistered{}, &registry.TenantProvisioned{}, &registry.ProductInventoryLow{})
+}
 
 // Handle sends the event's email once. A suspended tenant's emails are suppressed; an SMTP
 // rejection or an invalid recipient is permanent; a mail server that cannot be reached is
@@ -77,7 +83,7 @@ func (n *Notifications) Consumer() string { return ConsumerNotifications }
 func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 	out, err := compose(ev)
 	if err != nil {
-		return Permanent(err)
+		return handling.Permanent(err)
 	}
 	user := out.customerID
 	if out.rememberLocale != "" {
@@ -91,7 +97,7 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 		if n.metrics != nil {
 			n.metrics.Suppressed.WithLabelValues(out.template).Inc()
 		}
-		return fmt.Errorf("%s email: tenant %s is suspended: %w", out.template, ev.TenantID, ErrSuppressed)
+		return fmt.Errorf("%s email: tenant %s is suspended: %w", out.template, ev.TenantID, handling.ErrSuppressed)
 	}
 	if out.toOwner {
 		if !hasProfile || profile.OwnerEmail == "" {
@@ -111,9 +117,9 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 		err = fmt.Errorf("send %s email: %w", out.template, err)
 		switch {
 		case mailer.IsPermanent(err):
-			return Permanent(err)
+			return handling.Permanent(err)
 		case mailer.IsUnavailable(err):
-			return Unavailable(err)
+			return handling.Unavailable(err)
 		}
 		return err
 	}

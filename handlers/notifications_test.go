@@ -15,6 +15,7 @@ import (
 	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/tenants"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -180,8 +181,8 @@ func TestSuspendedTenantIsSuppressed(t *testing.T) {
 			p.Suspended = true
 			ts.profiles[shopID] = p
 			err := n.Handle(context.Background(), event(t, typ.typ, 1, typ.data))
-			if !errors.Is(err, ErrSuppressed) {
-				t.Fatalf("Handle = %v, want ErrSuppressed", err)
+			if !errors.Is(err, handling.ErrSuppressed) {
+				t.Fatalf("Handle = %v, want handling.ErrSuppressed", err)
 			}
 			if len(s.sent) != 0 {
 				t.Errorf("sent %d emails for a suspended tenant", len(s.sent))
@@ -197,8 +198,8 @@ func TestLowStockWithoutProfileIsTransient(t *testing.T) {
 	n, s, ts, _ := newNotifications(t)
 	delete(ts.profiles, shopID)
 	err := n.Handle(context.Background(), event(t, "product.inventory_low", 1, `{"product_id":"p-1","sku":"S","name":"Tent","inventory_quantity":2,"low_stock_threshold":5}`))
-	if !errors.Is(err, ErrNoTenantProfile) || IsPermanent(err) {
-		t.Fatalf("Handle = %v (permanent %v), want a transient ErrNoTenantProfile", err, IsPermanent(err))
+	if !errors.Is(err, ErrNoTenantProfile) || handling.IsPermanent(err) {
+		t.Fatalf("Handle = %v (permanent %v), want a transient ErrNoTenantProfile", err, handling.IsPermanent(err))
 	}
 	if !strings.Contains(err.Error(), "tenant.provisioned") {
 		t.Errorf("error %q should say what is missing", err)
@@ -236,11 +237,11 @@ func TestSendErrors(t *testing.T) {
 			n, s, _, _ := newNotifications(t)
 			s.err = tt.err
 			err := n.Handle(context.Background(), event(t, "order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com"}`))
-			if err == nil || IsPermanent(err) != tt.permanent || !strings.Contains(err.Error(), tt.err.Error()) {
-				t.Errorf("Handle = %v (permanent %v), want permanent=%v carrying the server's reply", err, IsPermanent(err), tt.permanent)
+			if err == nil || handling.IsPermanent(err) != tt.permanent || !strings.Contains(err.Error(), tt.err.Error()) {
+				t.Errorf("Handle = %v (permanent %v), want permanent=%v carrying the server's reply", err, handling.IsPermanent(err), tt.permanent)
 			}
-			if IsUnavailable(err) != tt.unavailable {
-				t.Errorf("Handle = %v: IsUnavailable %v, want %v", err, IsUnavailable(err), tt.unavailable)
+			if handling.IsUnavailable(err) != tt.unavailable {
+				t.Errorf("Handle = %v: IsUnavailable %v, want %v", err, handling.IsUnavailable(err), tt.unavailable)
 			}
 		})
 	}
@@ -250,7 +251,7 @@ func TestStateErrorsAreTransient(t *testing.T) {
 	n, s, ts, _ := newNotifications(t)
 	ts.err = errors.New("redis: connection refused")
 	err := n.Handle(context.Background(), event(t, "order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com"}`))
-	if err == nil || IsPermanent(err) || len(s.sent) != 0 {
+	if err == nil || handling.IsPermanent(err) || len(s.sent) != 0 {
 		t.Errorf("Handle = %v, sent %d; want a transient error and nothing sent", err, len(s.sent))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/tenants"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 )
 
 // Pure unit tests of the tenants, cache and analytics handlers' mapping, with in-process
@@ -70,7 +71,7 @@ func TestTenantsHandler(t *testing.T) {
 			rec := &recTenants{}
 			ev := event(t, tt.typ, 1, tt.data)
 			err := NewTenants(rec).Handle(context.Background(), ev)
-			if IsPermanent(err) != tt.permanent || (err != nil && !tt.permanent) {
+			if handling.IsPermanent(err) != tt.permanent || (err != nil && !tt.permanent) {
 				t.Fatalf("Handle = %v, want permanent=%v", err, tt.permanent)
 			}
 			if tt.wantProfile != nil && (len(rec.profiles) != 1 || rec.profiles[0] != *tt.wantProfile) {
@@ -95,7 +96,7 @@ func TestTenantsHandler(t *testing.T) {
 	// handler checks again, so no path can change another tenant's state.
 	ev := event(t, "tenant.suspended", 1, `{"tenant_id":"acme"}`)
 	ev.TenantID = "other"
-	if err := NewTenants(&recTenants{}).Handle(context.Background(), ev); !IsPermanent(err) {
+	if err := NewTenants(&recTenants{}).Handle(context.Background(), ev); !handling.IsPermanent(err) {
 		t.Errorf("mismatched tenant: %v, want a permanent error", err)
 	}
 	reactivated := event(t, "tenant.reactivated", 1, `{"tenant_id":"acme"}`)
@@ -105,16 +106,16 @@ func TestTenantsHandler(t *testing.T) {
 		check func(error) bool
 		want  string
 	}{
-		{"store error", &recTenants{err: errors.New("ERR wrong kind of value")}, func(err error) bool { return err != nil && !IsPermanent(err) && !IsUnavailable(err) }, "transient"},
-		{"redis down", &recTenants{err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, IsUnavailable, "unavailable"},
-		{"record found", &recTenants{res: tenants.Duplicate}, func(err error) bool { return errors.Is(err, ErrDuplicate) }, "ErrDuplicate"},
+		{"store error", &recTenants{err: errors.New("ERR wrong kind of value")}, func(err error) bool { return err != nil && !handling.IsPermanent(err) && !handling.IsUnavailable(err) }, "transient"},
+		{"redis down", &recTenants{err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, handling.IsUnavailable, "unavailable"},
+		{"record found", &recTenants{res: tenants.Duplicate}, func(err error) bool { return errors.Is(err, handling.ErrDuplicate) }, "ErrDuplicate"},
 		{"older", &recTenants{res: tenants.Older}, func(err error) bool { return err == nil }, "nil"},
 	} {
 		if err := NewTenants(tc.rec).Handle(context.Background(), reactivated); !tc.check(err) {
 			t.Errorf("%s: Handle = %v, want %s", tc.name, err, tc.want)
 		}
 	}
-	if !RecordsInEffect(NewTenants(&recTenants{})) {
+	if !handling.RecordsInEffect(NewTenants(&recTenants{})) {
 		t.Error("the tenants handler must record its events in its effects")
 	}
 }
@@ -180,21 +181,21 @@ func TestCacheHandler(t *testing.T) {
 				t.Errorf("once = %+v, want the cache consumer and event %s", rec.onces, ev.ID)
 			}
 			// The record was there: the write changed nothing, and the event is a duplicate.
-			if err := NewCache(&recCache{out: cache.Duplicate}).Handle(context.Background(), ev); !errors.Is(err, ErrDuplicate) {
-				t.Errorf("record found: Handle = %v, want ErrDuplicate", err)
+			if err := NewCache(&recCache{out: cache.Duplicate}).Handle(context.Background(), ev); !errors.Is(err, handling.ErrDuplicate) {
+				t.Errorf("record found: Handle = %v, want handling.ErrDuplicate", err)
 			}
 		})
 	}
 	updated := event(t, "user.updated", 1, `{"user_id":"u-1"}`)
 	rec := &recCache{err: errors.New("ERR wrong kind of value")}
-	if err := NewCache(rec).Handle(context.Background(), updated); err == nil || IsPermanent(err) || IsUnavailable(err) {
+	if err := NewCache(rec).Handle(context.Background(), updated); err == nil || handling.IsPermanent(err) || handling.IsUnavailable(err) {
 		t.Errorf("invalidation error: %v, want a transient error so the event is not acknowledged", err)
 	}
 	rec = &recCache{err: fmt.Errorf("drop user: %w", io.EOF)}
-	if err := NewCache(rec).Handle(context.Background(), updated); !IsUnavailable(err) {
+	if err := NewCache(rec).Handle(context.Background(), updated); !handling.IsUnavailable(err) {
 		t.Errorf("Redis gone: %v, want Unavailable, so the outage spends no attempt", err)
 	}
-	if !RecordsInEffect(NewCache(&recCache{})) {
+	if !handling.RecordsInEffect(NewCache(&recCache{})) {
 		t.Error("the cache handler must record its events in its effects")
 	}
 }
@@ -240,8 +241,8 @@ func TestAnalyticsHandler(t *testing.T) {
 					t.Errorf("%s = %d, want %d", k, rec.incr[0][k], v)
 				}
 			}
-			if err := NewAnalytics(&recCounter{seen: true}).Handle(context.Background(), ev); !errors.Is(err, ErrDuplicate) {
-				t.Errorf("counted before: Handle = %v, want ErrDuplicate", err)
+			if err := NewAnalytics(&recCounter{seen: true}).Handle(context.Background(), ev); !errors.Is(err, handling.ErrDuplicate) {
+				t.Errorf("counted before: Handle = %v, want handling.ErrDuplicate", err)
 			}
 		})
 	}

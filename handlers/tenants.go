@@ -7,6 +7,7 @@ import (
 
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/tenants"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -29,10 +30,15 @@ type Tenants struct {
 // NewTenants returns the tenants handler.
 func NewTenants(store TenantWriter) *Tenants { return &Tenants{store: store} }
 
-// Consumer implements Handler.
+// Consumer implements handling.Handler.
 func (h *Tenants) Consumer() string { return ConsumerTenants }
 
-// RecordsInEffect implements InEffectRecorder: every write records the event in its script.
+// EventTypes implements handling.Handler: the events Handle dispatches on.
+func (h *Tenants) EventTypes() []string {
+	return handling.TypesOf(&registry.TenantProvisioned{}, &registry.TenantSuspended{}, &registry.TenantReactivated{})
+}
+
+// RecordsInEffect implements handling.InEffectRecorder: every write records the event in its script.
 func (h *Tenants) RecordsInEffect() bool { return true }
 
 // Handle stores the profile or flag unless a later event already did, once per event:
@@ -64,13 +70,13 @@ func (h *Tenants) Handle(ctx context.Context, ev *registry.Event) error {
 		}
 		res, err = h.store.SetSuspended(ctx, m, p.TenantID, false, ev.OccurredAt)
 	default:
-		return Permanent(fmt.Errorf("%s v%d: the tenants consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
+		return handling.Permanent(fmt.Errorf("%s v%d: the tenants consumer does not handle it (payload %T)", ev.Type, ev.Version, ev.Payload))
 	}
 	switch {
 	case err != nil:
 		return storeError(ev, err)
 	case res == tenants.Duplicate:
-		return ErrDuplicate
+		return handling.ErrDuplicate
 	}
 	return nil
 }

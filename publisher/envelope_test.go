@@ -144,7 +144,7 @@ func TestPublishRejectsInvalidEvents(t *testing.T) {
 		},
 		{
 			name:        "unknown type",
-			ev:          Event{Type: "order.shipped", TenantID: "acme", Data: map[string]any{"order_id": "o"}},
+			ev:          Event{Type: "unregistered.order_shipped", TenantID: "acme", Data: map[string]any{"order_id": "o"}},
 			pointers:    []string{"/event_type"},
 			unknownType: true,
 		},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -102,6 +103,11 @@ func LoadFile(path string) (*Registry, error) {
 	return r, nil
 }
 
+// UnregisteredPrefix starts event type names that no registry may define: tests and examples
+// that need a type nobody handles use one (unregistered.order_shipped), and it stays unknown
+// whatever types are added later.
+const UnregisteredPrefix = "unregistered."
+
 // ReservedConsumer cannot name a consumer: <prefix>.unroutable is the queue of the events that
 // no consumer's queue is bound for.
 const ReservedConsumer = "unroutable"
@@ -156,6 +162,9 @@ func Load(data []byte) (*Registry, error) {
 	}
 
 	for name, es := range spec.Events {
+		if strings.HasPrefix(name, UnregisteredPrefix) {
+			problems = append(problems, fmt.Errorf("event type %s: the prefix %q is reserved for names that are never registered; choose another", name, UnregisteredPrefix))
+		}
 		t := &EventType{Name: name, Description: es.Description, Consumers: es.Consumers}
 		seen := map[int]bool{}
 		for _, vs := range es.Versions {

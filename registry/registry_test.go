@@ -108,7 +108,7 @@ func TestLookups(t *testing.T) {
 func TestLoadReportsEveryProblem(t *testing.T) {
 	bad := []byte(`
 exchange: ""
-consumers: {a: {description: x}}
+consumers: {a: {description: x}, unroutable: {description: y}}
 defs: {$defs: {}}
 envelope: {schema: {type: object}}
 events:
@@ -118,12 +118,18 @@ events:
     versions:
       - {version: 1, schema: {type: wrong}}
       - {version: 1, schema: {type: object}}
+  unregistered.thing:
+    description: d
+    consumers: [a]
+    versions:
+      - {version: 1, schema: {type: object}}
 `)
 	_, err := Load(bad)
 	if err == nil {
 		t.Fatal("Load accepted a broken registry")
 	}
-	for _, want := range []string{"exchange is empty", "x.one v1"} {
+	for _, want := range []string{"exchange is empty", "x.one v1", `consumer "unroutable": the name is reserved`,
+		`event type unregistered.thing: the prefix "unregistered." is reserved`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

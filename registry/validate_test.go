@@ -101,7 +101,7 @@ func TestValidateRejects(t *testing.T) {
 		{"bad event id", "order.created", body("order.created", 1, orderV1, map[string]any{"event_id": "42"}), []string{"/event_id"}, ErrInvalid},
 		{"version zero", "order.created", body("order.created", 0, orderV1, nil), []string{"/event_version"}, ErrInvalid},
 		{"routing key differs", "order.confirmed", body("order.created", 1, orderV1, nil), []string{"/event_type"}, ErrInvalid},
-		{"unknown type", "order.shipped", body("order.shipped", 1, `{}`, nil), []string{"/event_type"}, ErrUnknownType},
+		{"unknown type", "unregistered.order_shipped", body("unregistered.order_shipped", 1, `{}`, nil), []string{"/event_type"}, ErrUnknownType},
 		{"unknown version", "order.created", body("order.created", 9, orderV1, nil), []string{"/event_version"}, ErrUnknownVersion},
 		{"tenant id differs", "tenant.suspended", body("tenant.suspended", 1, `{"tenant_id":"globex"}`, nil), []string{"/data/tenant_id"}, ErrInvalid},
 		{"data not an object", "order.created", body("order.created", 1, `"x"`, nil), []string{"/data"}, ErrInvalid},

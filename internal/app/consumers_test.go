@@ -22,6 +22,7 @@ import (
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/tenants"
 	"github.com/eventworker/eventworker/internal/testenv"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -79,7 +80,7 @@ func startE2E(t *testing.T) *e2e {
 	e.cancel, e.done = cancel, make(chan error, 1)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	go func() {
-		e.done <- Run(ctx, cfg, log, WithHandlers(func(d handlers.Deps) []handlers.Handler { return withStubs(reg, handlers.All(d)) }))
+		e.done <- Run(ctx, cfg, log, WithHandlers(func(d handlers.Deps) []handling.Handler { return withStubs(reg, handlers.All(d)) }))
 	}()
 	t.Cleanup(func() {
 		e.stop()
@@ -103,14 +104,14 @@ func startE2E(t *testing.T) *e2e {
 
 // withStubs adds a no-op handler for each consumer that handlers.All does not cover yet, so
 // this test runs while a consumer is being built; once All is complete it adds nothing.
-func withStubs(reg *registry.Registry, hs []handlers.Handler) []handlers.Handler {
+func withStubs(reg *registry.Registry, hs []handling.Handler) []handling.Handler {
 	have := map[string]bool{}
 	for _, h := range hs {
 		have[h.Consumer()] = true
 	}
 	for _, c := range reg.Consumers() {
 		if !have[c] {
-			hs = append(hs, handlers.Func{Name: c, Fn: func(context.Context, *registry.Event) error { return nil }})
+			hs = append(hs, handling.Func{Name: c, Types: reg.EventsOf(c), Fn: func(context.Context, *registry.Event) error { return nil }})
 		}
 	}
 	return hs

@@ -23,6 +23,7 @@ import (
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/version"
 	"github.com/eventworker/eventworker/internal/worker"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -31,12 +32,12 @@ import (
 type Option func(*options)
 
 type options struct {
-	build func(handlers.Deps) []handlers.Handler
+	build func(handlers.Deps) []handling.Handler
 	rdb   redis.UniversalClient
 }
 
 // WithHandlers runs the handlers build returns instead of handlers.All's.
-func WithHandlers(build func(handlers.Deps) []handlers.Handler) Option {
+func WithHandlers(build func(handlers.Deps) []handling.Handler) Option {
 	return func(o *options) { o.build = build }
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/testenv"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -104,14 +105,14 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var hs []handlers.Handler
+	var hs []handling.Handler
 	for _, c := range reg.Consumers() {
-		hs = append(hs, handlers.Func{Name: c, Fn: func(context.Context, *registry.Event) error { return nil }})
+		hs = append(hs, handling.Func{Name: c, Types: reg.EventsOf(c), Fn: func(context.Context, *registry.Event) error { return nil }})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithHandlers(func(handlers.Deps) []handlers.Handler { return hs }))
+		done <- Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithHandlers(func(handlers.Deps) []handling.Handler { return hs }))
 	}()
 	t.Cleanup(func() { deleteQueues(t, amqpURL, name, reg.Consumers(), cfg) })
 

@@ -15,6 +15,7 @@ import (
 	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/smtptest"
 	"github.com/eventworker/eventworker/internal/testenv"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -64,7 +65,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, cfg, log, WithHandlers(func(d handlers.Deps) []handlers.Handler { return withStubs(reg, handlers.All(d)) }))
+		done <- Run(ctx, cfg, log, WithHandlers(func(d handlers.Deps) []handling.Handler { return withStubs(reg, handlers.All(d)) }))
 	}()
 	t.Cleanup(func() { deleteQueues(t, amqpURL, name, reg.Consumers(), cfg) })
 	base := "http://" + cfg.HTTPAddr

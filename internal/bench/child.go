@@ -21,6 +21,7 @@ import (
 	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/app"
 	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -244,16 +245,16 @@ func (r *recorder) result() childResult {
 
 // final reports whether the pipeline is done with an event after its handler returned err.
 func final(err error) bool {
-	return err == nil || errors.Is(err, handlers.ErrSuppressed) || errors.Is(err, handlers.ErrDuplicate) || handlers.IsPermanent(err)
+	return err == nil || errors.Is(err, handling.ErrSuppressed) || errors.Is(err, handling.ErrDuplicate) || handling.IsPermanent(err)
 }
 
 // runWorker runs the worker as `eventworker run` does (app.Run with handlers.All) on rdb, each
 // handler wrapped to record its lag, until every expected call happened or timeout passed.
 func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient, rec *recorder, timeout time.Duration) error {
-	build := func(d handlers.Deps) []handlers.Handler {
+	build := func(d handlers.Deps) []handling.Handler {
 		hs := handlers.All(d)
 		for i, h := range hs {
-			hs[i] = handlers.Func{Name: h.Consumer(), InEffect: handlers.RecordsInEffect(h), Fn: func(ctx context.Context, ev *registry.Event) error {
+			hs[i] = handling.Func{Name: h.Consumer(), Types: h.EventTypes(), InEffect: handling.RecordsInEffect(h), Fn: func(ctx context.Context, ev *registry.Event) error {
 				rec.begin()
 				start := time.Now()
 				err := h.Handle(ctx, ev)
@@ -288,7 +289,7 @@ func runBaseline(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 		return err
 	}
 	defer closeDeps()
-	byName := map[string]handlers.Handler{}
+	byName := map[string]handling.Handler{}
 	for _, h := range handlers.All(deps) {
 		byName[h.Consumer()] = h
 	}
@@ -355,7 +356,7 @@ func runBaseline(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 	return nil
 }
 
-func handleBare(ctx context.Context, dedupe *idempotency.Store, h handlers.Handler, rec *recorder, d amqp.Delivery) error {
+func handleBare(ctx context.Context, dedupe *idempotency.Store, h handling.Handler, rec *recorder, d amqp.Delivery) error {
 	rec.begin()
 	start := time.Now()
 	ev := new(registry.Event)
@@ -370,7 +371,7 @@ func handleBare(ctx context.Context, dedupe *idempotency.Store, h handlers.Handl
 	if ev.Payload, err = dec(ev.Data); err != nil {
 		return err
 	}
-	if handlers.RecordsInEffect(h) {
+	if handling.RecordsInEffect(h) {
 		// The effect records the event itself, as in the worker: no lease, no done marker.
 		herr := h.Handle(ctx, ev)
 		rec.record(h.Consumer(), start, ev, final(herr))

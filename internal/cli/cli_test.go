@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/eventworker/eventworker/registry"
 )
 
 // update rewrites the golden usage texts: go test ./internal/cli -update.
@@ -245,5 +247,35 @@ func appendTo(t *testing.T, path, text string) {
 	defer f.Close()
 	if _, err := f.WriteString(text); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRegistryLintNamesHandlerMismatches: a registry that maps an event type to a consumer whose
+// built-in handler does not handle it, or leaves out one it handles, fails lint, naming each pair.
+func TestRegistryLintNamesHandlerMismatches(t *testing.T) {
+	noRegistryEnv(t)
+	text := string(registry.Embedded())
+	tests := []struct {
+		name, from, to, want string
+	}{
+		{"a type mapped to a consumer that does not handle it", "    consumers: [cache]\n", "    consumers: [cache, analytics]\n",
+			"registry.yaml maps user.updated to consumer analytics, whose handler does not handle it"},
+		{"a type a handler handles left unmapped", "    consumers: [tenants]\n", "    consumers: [cache]\n",
+			"the handler of consumer tenants handles tenant.reactivated, which registry.yaml does not map to it"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if strings.Count(text, tc.from) != 1 {
+				t.Fatalf("the embedded registry has %d lines %q, want 1", strings.Count(text, tc.from), tc.from)
+			}
+			file := filepath.Join(t.TempDir(), "registry.yaml")
+			if err := os.WriteFile(file, []byte(strings.Replace(text, tc.from, tc.to, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := runCLI(t, nil, "registry", "lint", "--registry", file)
+			if got.code != 1 || !strings.Contains(got.stdout, tc.want) {
+				t.Errorf("exit %d, stdout %q; want 1 and %q", got.code, got.stdout, tc.want)
+			}
+		})
 	}
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // TestUnroutableEventsAreKept: on a RabbitMQ node of the test's own that loaded
-// deploy/rabbitmq/definitions.json, an event of a type no consumer takes (order.shipped) lands
+// deploy/rabbitmq/definitions.json, an event of a type no consumer takes (unregistered.order_shipped) lands
 // in the worker's <prefix>.unroutable instead of vanishing; the dlq tool lists it with its
 // class and reason, and once a queue is bound for the type, a replay delivers it there.
 func TestUnroutableEventsAreKept(t *testing.T) {
@@ -53,8 +53,8 @@ func TestUnroutableEventsAreKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	returns := ch.NotifyReturn(make(chan amqp.Return, 1))
-	body := []byte(`{"event_id":"e-shipped","event_type":"order.shipped","tenant_id":"t1"}`)
-	dc, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), reg.Exchange(), "order.shipped", true, false,
+	body := []byte(`{"event_id":"e-shipped","event_type":"unregistered.order_shipped","tenant_id":"t1"}`)
+	dc, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), reg.Exchange(), "unregistered.order_shipped", true, false,
 		amqp.Publishing{Body: body, ContentType: "application/json", MessageId: "e-shipped"})
 	if err != nil {
 		t.Fatal(err)
@@ -83,8 +83,8 @@ func TestUnroutableEventsAreKept(t *testing.T) {
 		t.Fatalf("listed %d entries, want the one unroutable event", len(entries))
 	}
 	e := entries[0]
-	if e.Consumer != Unroutable || e.Queue != prefix+".unroutable" || e.Class != ClassUnroutable || e.RoutingKey != "order.shipped" ||
-		e.EventID != "e-shipped" || !strings.Contains(e.Reason, `routing key "order.shipped"`) {
+	if e.Consumer != Unroutable || e.Queue != prefix+".unroutable" || e.Class != ClassUnroutable || e.RoutingKey != "unregistered.order_shipped" ||
+		e.EventID != "e-shipped" || !strings.Contains(e.Reason, `routing key "unregistered.order_shipped"`) {
 		t.Errorf("entry %+v", e)
 	}
 
@@ -92,7 +92,7 @@ func TestUnroutableEventsAreKept(t *testing.T) {
 	if _, err := ch.QueueDeclare("shipping", false, true, true, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := ch.QueueBind("shipping", "order.shipped", reg.Exchange(), false, nil); err != nil {
+	if err := ch.QueueBind("shipping", "unregistered.order_shipped", reg.Exchange(), false, nil); err != nil {
 		t.Fatal(err)
 	}
 	moved, err := tool.Replay(context.Background(), Filter{Consumers: []string{Unroutable}}, false, nil)

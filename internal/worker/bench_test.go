@@ -36,6 +36,7 @@ func (nopPublisher) Publish(context.Context, string, string, amqp.Publishing) er
 type nopHandler struct{}
 
 func (nopHandler) Consumer() string                              { return "cache" }
+func (nopHandler) EventTypes() []string                          { return []string{"product.created", "product.updated"} }
 func (nopHandler) Handle(context.Context, *registry.Event) error { return nil }
 
 // BenchmarkPipeline measures the worker's own cost per message: validation, the idempotency

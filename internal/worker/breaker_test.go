@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/eventworker/eventworker/config"
-	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -152,7 +152,7 @@ func TestConsumerPausesWhileItsServiceIsDown(t *testing.T) {
 	down.Store(true)
 	e.rec.fail = func(consumer string, _ *registry.Event, _ int) error {
 		if consumer == "tenants" && down.Load() {
-			return handlers.Unavailable(errors.New("tenant store unreachable"))
+			return handling.Unavailable(errors.New("tenant store unreachable"))
 		}
 		return nil
 	}

@@ -16,12 +16,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eventworker/eventworker/config"
-	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/testenv"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -39,10 +39,10 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{calls: map[string][]string{}} }
 
-func (r *recorder) handlers(reg *registry.Registry) []handlers.Handler {
-	var hs []handlers.Handler
+func (r *recorder) handlers(reg *registry.Registry) []handling.Handler {
+	var hs []handling.Handler
 	for _, c := range reg.Consumers() {
-		hs = append(hs, handlers.Func{Name: c, Fn: func(ctx context.Context, ev *registry.Event) error {
+		hs = append(hs, handling.Func{Name: c, Types: reg.EventsOf(c), Fn: func(ctx context.Context, ev *registry.Event) error {
 			r.mu.Lock()
 			r.calls[c] = append(r.calls[c], ev.ID)
 			n := 0

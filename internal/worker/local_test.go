@@ -19,10 +19,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eventworker/eventworker/config"
-	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -177,7 +177,7 @@ func TestLocalPermanentAndExhaustedFailuresAreDeadLettered(t *testing.T) {
 		case consumer != "notifications":
 			return nil
 		case ev.ID == permanentID:
-			return handlers.Permanent(errors.New("550 mailbox unavailable"))
+			return handling.Permanent(errors.New("550 mailbox unavailable"))
 		default:
 			return errFlaky
 		}

@@ -16,11 +16,11 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventworker/eventworker/config"
-	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -44,7 +44,7 @@ const (
 // pipeline is what every message of one consumer goes through.
 type pipeline struct {
 	consumer string
-	handler  handlers.Handler
+	handler  handling.Handler
 	reg      *registry.Registry
 	dedupe   deduper
 	// runs, when not nil, counts the handler runs that died with their process (the poison
@@ -62,7 +62,7 @@ type pipeline struct {
 	valid *validCache
 	// redeclare, when not nil, declares the consumer's queues again (over RabbitMQ).
 	redeclare func(ctx context.Context) error
-	// inEffect is true for a handler whose effects record their events (handlers.InEffectRecorder).
+	// inEffect is true for a handler whose effects record their events (handling.InEffectRecorder).
 	inEffect bool
 	// breaker pauses the consumer while a service its handlers need is down; nil never does.
 	breaker *breaker
@@ -167,7 +167,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 	}
 	finish()
 	switch {
-	case herr == nil, errors.Is(herr, handlers.ErrSuppressed), errors.Is(herr, handlers.ErrDuplicate):
+	case herr == nil, errors.Is(herr, handling.ErrSuppressed), errors.Is(herr, handling.ErrDuplicate):
 		if lease != nil {
 			if err := lease.Complete(ctx); err != nil {
 				// The effect happened; acknowledging is right. A redelivery may repeat it.
@@ -175,7 +175,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 			}
 		}
 		switch {
-		case errors.Is(herr, handlers.ErrDuplicate):
+		case errors.Is(herr, handling.ErrDuplicate):
 			p.countOutcome(metrics.OutcomeDuplicate)
 			ml.logger().Info("duplicate event skipped: already handled")
 			return nil
@@ -198,10 +198,10 @@ func (p *pipeline) handle(msg *message.Message) error {
 			log.Warn("could not release the processing lease; it expires by itself", "error", err.Error())
 		}
 	}
-	if handlers.IsUnavailable(herr) && !handlers.IsPermanent(herr) {
+	if handling.IsUnavailable(herr) && !handling.IsPermanent(herr) {
 		told, cause = unavailable, herr
 	}
-	if (handlers.IsUnavailable(herr) || handlers.IsLater(herr)) && !handlers.IsPermanent(herr) {
+	if (handling.IsUnavailable(herr) || handling.IsLater(herr)) && !handling.IsPermanent(herr) {
 		// A service the handler needs is down (the mail server, Redis), or another delivery of
 		// the event is handling it: not the event at fault. It waits in the retry queue,
 		// without spending an attempt, so an outage of any length delays events and never
@@ -209,7 +209,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 		return p.retry(ctx, log.With("attempt_spent", false), d, d.attempts, herr)
 	}
 	d.attempts++
-	if handlers.IsPermanent(herr) {
+	if handling.IsPermanent(herr) {
 		return p.giveUp(ctx, log, d, broker.ClassPermanent, herr.Error(), herr)
 	}
 	if d.attempts >= p.cfg.MaxAttempts() {
@@ -232,8 +232,8 @@ func (p *pipeline) runHandler(ctx context.Context, ev *registry.Event) error {
 	backoff := p.cfg.QuickBackoff
 	for try := 0; ; try++ {
 		err := p.call(ctx, ev)
-		if err == nil || handlers.IsPermanent(err) || errors.Is(err, handlers.ErrSuppressed) ||
-			errors.Is(err, handlers.ErrDuplicate) || handlers.IsLater(err) || try >= p.cfg.QuickRetries || ctx.Err() != nil {
+		if err == nil || handling.IsPermanent(err) || errors.Is(err, handling.ErrSuppressed) ||
+			errors.Is(err, handling.ErrDuplicate) || handling.IsLater(err) || try >= p.cfg.QuickRetries || ctx.Err() != nil {
 			return err
 		}
 		// Full jitter keeps replicas that failed together from retrying together.

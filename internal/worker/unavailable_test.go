@@ -8,9 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/eventworker/eventworker/config"
-	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -30,7 +30,7 @@ func TestLocalUnavailableIsRetriedWithoutSpendingAttempts(t *testing.T) {
 		case consumer != "notifications":
 			return nil
 		case call <= down:
-			return handlers.Unavailable(errRelayDown)
+			return handling.Unavailable(errRelayDown)
 		case call == down+1:
 			return errFlaky // an ordinary transient failure still spends an attempt
 		}
@@ -64,9 +64,9 @@ func TestLocalUnavailableKeepsTheRetryBudget(t *testing.T) {
 		case consumer != "notifications":
 			return nil
 		case ev.ID == permanentID:
-			return handlers.Permanent(handlers.Unavailable(errRelayDown))
+			return handling.Permanent(handling.Unavailable(errRelayDown))
 		case call <= down:
-			return handlers.Unavailable(errRelayDown)
+			return handling.Unavailable(errRelayDown)
 		}
 		return errFlaky
 	}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,10 +16,10 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventworker/eventworker/config"
-	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -35,7 +33,7 @@ var ErrHandlerMismatch = errors.New("registry consumers and handlers do not matc
 type Deps struct {
 	Config   *config.Config
 	Registry *registry.Registry
-	Handlers []handlers.Handler
+	Handlers []handling.Handler
 	Dedupe   *idempotency.Store
 	// Runs, when not nil, counts the handler runs that died with their process: the poison
 	// guard, which dead-letters an event whose handler keeps killing the worker, and lets the
@@ -70,29 +68,12 @@ func (w *Worker) running() (*broker.Subscriber, *message.Router) {
 	return w.sub, w.router
 }
 
-// New checks that every consumer of the registry has exactly one handler and every handler a
-// consumer, naming all mismatches at once.
+// New checks the handlers against the registry (handling.Check: one handler per consumer, each
+// handling exactly the event types registry.yaml maps to its consumer), naming every mismatch
+// at once, and returns the worker.
 func New(d Deps) (*Worker, error) {
-	var problems []string
-	byName := map[string]handlers.Handler{}
-	for _, h := range d.Handlers {
-		c := h.Consumer()
-		if _, dup := byName[c]; dup {
-			problems = append(problems, fmt.Sprintf("two handlers for consumer %q", c))
-		}
-		byName[c] = h
-		if _, err := d.Registry.ConsumerDescription(c); err != nil {
-			problems = append(problems, fmt.Sprintf("handler %q has no consumer entry in registry.yaml", c))
-		}
-	}
-	for _, c := range d.Registry.Consumers() {
-		if _, ok := byName[c]; !ok {
-			problems = append(problems, fmt.Sprintf("registry.yaml names consumer %q, which has no handler", c))
-		}
-	}
-	if len(problems) > 0 {
-		sort.Strings(problems)
-		return nil, fmt.Errorf("%w: %s", ErrHandlerMismatch, strings.Join(problems, "; "))
+	if err := handling.Check(d.Registry, d.Handlers); err != nil {
+		return nil, err
 	}
 	return &Worker{d: d, topology: Topology(d.Config, d.Registry), gate: newGate()}, nil
 }
@@ -181,7 +162,7 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 		p := &pipeline{
 			consumer: c, handler: h, reg: w.d.Registry, dedupe: w.d.Dedupe, out: out,
 			m: w.d.Metrics, names: w.names(c), cfg: cfg, log: w.d.Logger, gate: w.gate,
-			handles: map[string]bool{}, inEffect: handlers.RecordsInEffect(h), valid: valid,
+			handles: map[string]bool{}, inEffect: handling.RecordsInEffect(h), valid: valid,
 		}
 		for _, t := range w.topology.Bindings[c] {
 			p.handles[t] = true

@@ -14,9 +14,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventworker/eventworker/config"
-	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -25,14 +25,18 @@ func TestStartupNamesMismatchedHandlers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := []handlers.Handler{
-		handlers.Func{Name: "cache"}, handlers.Func{Name: "mailer"}, handlers.Func{Name: "cache"},
+	hs := []handling.Handler{
+		handling.Func{Name: "cache"}, handling.Func{Name: "mailer"}, handling.Func{Name: "cache"},
+		handling.Func{Name: "tenants", Types: []string{"tenant.provisioned", "tenant.suspended", "tenant.reactivated", "user.updated", "unregistered.type"}},
 	}
 	_, err = New(Deps{Config: config.Default(), Registry: reg, Handlers: hs})
-	if !errors.Is(err, ErrHandlerMismatch) {
-		t.Fatalf("want ErrHandlerMismatch, got %v", err)
+	if !errors.Is(err, handling.ErrMismatch) {
+		t.Fatalf("want handling.ErrMismatch, got %v", err)
 	}
-	for _, want := range []string{`"notifications", which has no handler`, `"analytics", which has no handler`, `handler "mailer" has no consumer entry`, `two handlers for consumer "cache"`} {
+	for _, want := range []string{`"notifications", which has no handler`, `"analytics", which has no handler`, `handler "mailer" has no consumer entry`, `two handlers for consumer "cache"`,
+		"registry.yaml maps product.created to consumer cache, whose handler does not handle it",
+		"the handler of consumer tenants handles user.updated, which registry.yaml does not map to it",
+		"the handler of consumer tenants handles unregistered.type, which registry.yaml does not define"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %s: %v", want, err)
 		}
@@ -146,7 +150,7 @@ func TestRetriesExhaustedThenDeadLetteredWithHistory(t *testing.T) {
 			return nil
 		}
 		if permanent.Load() {
-			return handlers.Permanent(errors.New("tenant is unknown to billing"))
+			return handling.Permanent(errors.New("tenant is unknown to billing"))
 		}
 		return errFlaky
 	}
