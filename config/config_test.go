@@ -21,9 +21,6 @@ func TestDefaultsAreValid(t *testing.T) {
 		c.ShutdownTimeout != 25*time.Second || c.IdempotencyTTL != 7*24*time.Hour || c.MaxBodyBytes != 1<<20 {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
-	if c.MaxAttempts() != len(c.RetryDelays)+1 {
-		t.Errorf("MaxAttempts = %d", c.MaxAttempts())
-	}
 }
 
 func TestEnvironmentFlagsAndFiles(t *testing.T) {
@@ -55,7 +52,7 @@ func TestEnvironmentFlagsAndFiles(t *testing.T) {
 	if c.QuickRetries != 0 {
 		t.Errorf("an explicit 0 must not be replaced by the default: %d", c.QuickRetries)
 	}
-	if c.ConcurrencyOf("cache") != 16 || c.ConcurrencyOf("notifications") != 2 || c.ConcurrencyOf("analytics") != 8 {
+	if c.ConsumerConcurrency["cache"] != 16 || c.ConsumerConcurrency["notifications"] != 2 || len(c.ConsumerConcurrency) != 2 {
 		t.Errorf("concurrency: %+v", c.ConsumerConcurrency)
 	}
 	if len(c.RetryDelays) != 2 || c.RetryDelays[1] != 30*time.Second || c.QueueType != QueueClassic {
@@ -89,8 +86,8 @@ func TestEveryProblemAtOnce(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"EVENTWORKER_AMQP_URL: scheme \"http\"", "EVENTWORKER_REDIS_URL and EVENTWORKER_REDIS_URL_FILE are both set",
-		"EVENTWORKER_QUEUE_TYPE", "EVENTWORKER_LOG_LEVEL", "EVENTWORKER_CONCURRENCY: \"many\"",
-		"EVENTWORKER_PREFETCH", "EVENTWORKER_LEASE_TTL", "EVENTWORKER_RETRY_DELAYS: 10ms",
+		"EVENTWORKER_LOG_LEVEL", "EVENTWORKER_CONCURRENCY: \"many\"",
+		"EVENTWORKER_LEASE_TTL", "EVENTWORKER_RETRY_DELAYS: 10ms",
 		"EVENTWORKER_AMQP_CA_FILE is set but EVENTWORKER_AMQP_URL uses http://",
 	} {
 		if !strings.Contains(msg, want) {
@@ -111,15 +108,5 @@ func TestMarkdownTableListsEverySetting(t *testing.T) {
 		if !strings.Contains(b.String(), "`"+s.env+"`") {
 			t.Errorf("table misses %s", s.env)
 		}
-	}
-}
-
-func TestPrefetchBelowConcurrencyIsRefused(t *testing.T) {
-	_, err := Load(env(map[string]string{
-		"EVENTWORKER_PREFETCH":             "8",
-		"EVENTWORKER_CONSUMER_CONCURRENCY": "cache=12",
-	}), nil)
-	if err == nil || !strings.Contains(err.Error(), "EVENTWORKER_PREFETCH: 8 is below the concurrency 12") {
-		t.Errorf("Load = %v, want an error naming the prefetch below the concurrency", err)
 	}
 }

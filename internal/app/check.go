@@ -17,7 +17,7 @@ import (
 // the template overrides. It connects to nothing. `eventworker config` and `run` call it, so a
 // mistake is found before anything connects, with the others.
 func Check(cfg *config.Config) error {
-	var errs []error
+	errs := []error{checkWorker(cfg)}
 	if reg, err := LoadRegistry(cfg.RegistryFile); err != nil {
 		errs = append(errs, fmt.Errorf("EVENTWORKER_REGISTRY_FILE: %w", err))
 	} else if problems := reg.Lint(); len(problems) > 0 {

@@ -92,7 +92,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	defer confirmer.Close()
 
 	w, err := worker.New(worker.Deps{
-		Config: cfg, Registry: reg, Handlers: hs,
+		Config: WorkerConfig(cfg), Registry: reg, Handlers: hs,
 		Dedupe:    idempotency.New(rdb, cfg.CachePrefix, cfg.IdempotencyTTL, cfg.LeaseTTL),
 		Runs:      idempotency.NewRuns(rdb, cfg.CachePrefix),
 		Confirmer: confirmer, TLS: amqpTLS, Metrics: m, Logger: log,

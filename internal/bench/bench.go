@@ -32,6 +32,7 @@ import (
 
 	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/internal/app"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/publisher"
@@ -330,7 +331,8 @@ func declare(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, 
 		return err
 	}
 	defer ch.Close()
-	top := worker.Topology(cfg, reg)
+	wc := app.WorkerConfig(cfg)
+	top := worker.Topology(&wc, reg)
 	declareCopy := func(q, c string) error {
 		if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": cfg.QueueType}); err != nil {
 			return err

@@ -308,7 +308,7 @@ func runBaseline(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 		if n == 0 || h == nil {
 			continue
 		}
-		for range cfg.ConcurrencyOf(consumer) {
+		for range app.WorkerConfig(cfg).ConcurrencyOf(consumer) {
 			ch, err := conn.Channel()
 			if err != nil {
 				return err

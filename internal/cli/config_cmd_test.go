@@ -53,3 +53,31 @@ func TestConfigIsAFullPreflight(t *testing.T) {
 		t.Errorf("a valid configuration: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 }
+
+// TestConfigNamesTheWorkersProblemsBySetting: what the worker's own configuration refuses
+// (worker.Config.Validate) is reported by `config` with the rest, each under the setting to
+// change.
+func TestConfigNamesTheWorkersProblemsBySetting(t *testing.T) {
+	e, stdout, stderr := mapEnv(map[string]string{
+		"EVENTWORKER_PREFETCH":             "8",
+		"EVENTWORKER_CONSUMER_CONCURRENCY": "cache=12",
+		"EVENTWORKER_HANDLER_TIMEOUT":      "30s",
+		"EVENTWORKER_MAIL_TIMEOUT":         "10s",
+		"EVENTWORKER_QUEUE_TYPE":           "stream",
+		"EVENTWORKER_PAUSE_MAX":            "100ms",
+	})
+	code := run(context.Background(), e, []string{"config"})
+	if code == exitOK || stdout.Len() > 0 {
+		t.Fatalf("exit %d, stdout %q: want a failure and nothing printed", code, stdout.String())
+	}
+	for _, want := range []string{
+		"EVENTWORKER_PREFETCH: 8 is below the concurrency 12",
+		"EVENTWORKER_HANDLER_TIMEOUT: 30s must be shorter than EVENTWORKER_SHUTDOWN_TIMEOUT (25s)",
+		"EVENTWORKER_QUEUE_TYPE: \"stream\" is neither quorum nor classic",
+		"EVENTWORKER_PAUSE_MAX: 100ms is shorter than 1s",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not mention %q:\n%s", want, stderr.String())
+		}
+	}
+}

@@ -220,7 +220,7 @@ func start(parent context.Context, o Options) (_ *rig, err error) {
 	r.from, r.cache, r.tenants, r.stats = deps.MailFrom, deps.Cache, deps.Tenants, deps.Analytics
 	hs := handlers.All(deps)
 	w, err := worker.NewLocal(worker.Deps{
-		Config: r.cfg, Registry: r.reg, Handlers: hs,
+		Config: app.WorkerConfig(r.cfg), Registry: r.reg, Handlers: hs,
 		Dedupe:  idempotency.New(r.rdb, r.cfg.CachePrefix, r.cfg.IdempotencyTTL, r.cfg.LeaseTTL),
 		Metrics: m, Logger: r.log,
 	}, r.transport)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/eventworker/eventworker/internal/worker/dedupe"
 )
 
 // keyspace follows the prefix: the worker's own namespace, never "tenant:".
@@ -37,9 +39,10 @@ func New(rdb redis.UniversalClient, prefix string, doneTTL, leaseTTL time.Durati
 const releaseAfterErrorTimeout = 2 * time.Second
 
 // Begin looks up the record of eventID for consumer and, unless it is done or leased elsewhere,
-// takes a lease on it, in one atomic round trip. The Lease is non-nil only with StateAcquired.
-// A Redis error comes back with StateUnknown: the caller must not acknowledge the event.
-func (s *Store) Begin(ctx context.Context, consumer, eventID string) (State, *Lease, error) {
+// takes a lease on it, in one atomic round trip. The Lease (a *Lease) is non-nil only with
+// StateAcquired. A Redis error comes back with StateUnknown: the caller must not acknowledge
+// the event. Store implements the worker's dedupe.Store.
+func (s *Store) Begin(ctx context.Context, consumer, eventID string) (State, dedupe.Lease, error) {
 	key, err := s.key(consumer, eventID)
 	if err != nil {
 		return StateUnknown, nil, err

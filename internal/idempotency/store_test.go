@@ -30,7 +30,8 @@ func begin(t *testing.T, s *idempotency.Store, eventID string) (idempotency.Stat
 	if (state == idempotency.StateAcquired) != (lease != nil) {
 		t.Fatalf("Begin(%s) = %s with lease %v: a lease comes with StateAcquired only", eventID, state, lease)
 	}
-	return state, lease
+	l, _ := lease.(*idempotency.Lease)
+	return state, l
 }
 
 // mustAcquire begins on s and fails the test unless it acquired.

@@ -66,12 +66,13 @@ func BenchmarkPipeline(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg := config.Default()
+			wc := workerConfig(cfg)
 			m := metrics.New(prometheus.NewRegistry())
 			m.InitConsumer("cache")
 			p := &pipeline{
 				consumer: "cache", handler: nopHandler{}, reg: reg,
 				dedupe: idempotency.New(scriptRedis{reply: c.reply}, "bench:", cfg.IdempotencyTTL, cfg.LeaseTTL),
-				out:    nopPublisher{}, m: m, names: broker.Names{Prefix: "eventworker", Consumer: "cache"}, cfg: cfg,
+				out:    nopPublisher{}, m: m, names: broker.Names{Prefix: "eventworker", Consumer: "cache"}, cfg: &wc,
 				log:  slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 				gate: newGate(), handles: map[string]bool{"product.updated": true, "product.created": true},
 			}

@@ -192,7 +192,7 @@ func (e *env) start() {
 	e.rec.mu.Unlock()
 	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test", 5*time.Second, nil)
 	w, err := New(Deps{
-		Config: e.cfg, Registry: e.reg, Handlers: e.rec.handlers(e.reg),
+		Config: workerConfig(e.cfg), Registry: e.reg, Handlers: e.rec.handlers(e.reg),
 		Dedupe:    idempotency.New(e.rdb, e.cfg.CachePrefix, e.cfg.IdempotencyTTL, e.cfg.LeaseTTL),
 		Runs:      idempotency.NewRuns(e.rdb, e.cfg.CachePrefix),
 		Confirmer: confirmer, Metrics: e.metrics, Logger: log,
@@ -361,5 +361,18 @@ func (e *env) reconnectPublisher() {
 			e.t.Fatalf("reconnect test publisher: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// workerConfig is the worker's configuration as app.WorkerConfig maps it from cfg, the
+// environment's settings (this package's tests cannot import internal/app).
+func workerConfig(c *config.Config) Config {
+	return Config{
+		AMQPURL: c.AMQPURL, QueuePrefix: c.QueuePrefix, QueueType: c.QueueType,
+		DeliveryLimit: c.DeliveryLimit, RetryDelays: c.RetryDelays,
+		Concurrency: c.Concurrency, ConsumerConcurrency: c.ConsumerConcurrency, Prefetch: c.Prefetch,
+		HandlerTimeout: c.HandlerTimeout, QuickRetries: c.QuickRetries, QuickBackoff: c.QuickBackoff,
+		ShutdownTimeout: c.ShutdownTimeout, MaxBodyBytes: c.MaxBodyBytes,
+		PauseAfter: c.PauseAfter, PauseMax: c.PauseMax,
 	}
 }

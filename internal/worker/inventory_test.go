@@ -61,7 +61,7 @@ func invStart(e *env) {
 	e.metrics = metrics.New(metrics.NewRegistry())
 	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test", 5*time.Second, nil)
 	w, err := New(Deps{
-		Config: e.cfg, Registry: e.reg, Handlers: hs,
+		Config: workerConfig(e.cfg), Registry: e.reg, Handlers: hs,
 		Dedupe:    idempotency.New(e.rdb, e.cfg.CachePrefix, e.cfg.IdempotencyTTL, e.cfg.LeaseTTL),
 		Confirmer: confirmer, Metrics: e.metrics, Logger: log,
 	})

@@ -11,7 +11,7 @@ import (
 // take the event once the lease expires, so the handler must stop before that.
 var errLeaseLost = errors.New("processing lease lost")
 
-// renewable is a lease the worker keeps while its handler runs; *idempotency.Lease is one.
+// renewable is a lease the worker keeps while its handler runs; a dedupe.Lease is one.
 type renewable interface {
 	Renew(ctx context.Context) (bool, error)
 	TTL() time.Duration

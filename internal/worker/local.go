@@ -16,7 +16,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
 )
 
@@ -149,7 +148,7 @@ func NewLocalTransport(log *slog.Logger) *LocalTransport {
 }
 
 // bind creates the queues of a worker's consumers and subscribes each to its event types.
-func (t *LocalTransport) bind(bindings map[string][]string, names func(string) broker.Names, cfg *config.Config, log *slog.Logger) error {
+func (t *LocalTransport) bind(bindings map[string][]string, names func(string) broker.Names, cfg *Config, log *slog.Logger) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {

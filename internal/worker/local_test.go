@@ -69,7 +69,7 @@ func newLocalEnv(t *testing.T, tweak func(*config.Config)) *localEnv {
 	e := &localEnv{t: t, cfg: cfg, reg: reg, rec: newRecorder(), metrics: metrics.New(metrics.NewRegistry())}
 	e.tr = NewLocalTransport(log)
 	e.worker, err = NewLocal(Deps{
-		Config: cfg, Registry: reg, Handlers: e.rec.handlers(reg),
+		Config: workerConfig(cfg), Registry: reg, Handlers: e.rec.handlers(reg),
 		Dedupe:  idempotency.New(rdb, cfg.CachePrefix, cfg.IdempotencyTTL, cfg.LeaseTTL),
 		Metrics: e.metrics, Logger: log,
 	}, e.tr)
@@ -207,7 +207,7 @@ func TestLocalPermanentAndExhaustedFailuresAreDeadLettered(t *testing.T) {
 		t.Errorf("a permanent failure was tried %d times, want 1", n)
 	}
 	x := byID[exhaustedID]
-	want := e.cfg.MaxAttempts()
+	want := workerConfig(e.cfg).MaxAttempts()
 	if x.Class != broker.ClassExhausted || x.Attempts != want || !strings.Contains(x.Reason, errFlaky.Error()) ||
 		x.FirstFailure.IsZero() || x.LastFailure.Before(x.FirstFailure) {
 		t.Errorf("exhausted dead letter: class %q, attempts %d (want %d), reason %q, failures %s .. %s",
@@ -291,7 +291,7 @@ func TestLocalPublisherPackageAndUnroutableTopic(t *testing.T) {
 
 func TestLocalTransportServesOneWorker(t *testing.T) {
 	e := newLocalEnv(t, nil)
-	_, err := NewLocal(Deps{Config: e.cfg, Registry: e.reg, Handlers: e.rec.handlers(e.reg), Metrics: e.metrics,
+	_, err := NewLocal(Deps{Config: workerConfig(e.cfg), Registry: e.reg, Handlers: e.rec.handlers(e.reg), Metrics: e.metrics,
 		Logger: slog.New(slog.DiscardHandler)}, e.tr)
 	if err == nil || !strings.Contains(err.Error(), "already serves a worker") {
 		t.Errorf("second worker on one transport: %v", err)
@@ -321,7 +321,7 @@ func TestLocalQueueRedeliversNackedMessages(t *testing.T) {
 	cfg.DeliveryLimit = 2
 	tr := NewLocalTransport(nil)
 	defer tr.Close()
-	if _, err := NewLocal(Deps{Config: cfg, Registry: reg, Handlers: newRecorder().handlers(reg),
+	if _, err := NewLocal(Deps{Config: workerConfig(cfg), Registry: reg, Handlers: newRecorder().handlers(reg),
 		Metrics: metrics.New(nil), Logger: slog.New(slog.DiscardHandler)}, tr); err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,7 @@ func (n *notifEnv) start() {
 	e.metrics = metrics.New(metrics.NewRegistry())
 	confirmer := broker.NewConfirmer(e.cfg.AMQPURL, "eventworker-test", 5*time.Second, nil)
 	w, err := New(Deps{
-		Config: e.cfg, Registry: e.reg, Handlers: hs,
+		Config: workerConfig(e.cfg), Registry: e.reg, Handlers: hs,
 		Dedupe:    idempotency.New(e.rdb, e.cfg.CachePrefix, e.cfg.IdempotencyTTL, e.cfg.LeaseTTL),
 		Confirmer: confirmer, Metrics: e.metrics, Logger: notifLogger(e.t),
 	})
@@ -770,15 +770,15 @@ func TestNotificationLowStockWithoutProfileIsDeadLettered(t *testing.T) {
 	if !strings.Contains(reason, "no tenant profile yet") {
 		t.Errorf("reason %q does not say %q", reason, "no tenant profile yet")
 	}
-	if d.Headers[broker.HeaderErrorClass] != broker.ClassExhausted || d.Headers[broker.HeaderAttempts] != int64(n.cfg.MaxAttempts()) {
-		t.Errorf("dead letter headers %v, want class exhausted after %d attempts", d.Headers, n.cfg.MaxAttempts())
+	if d.Headers[broker.HeaderErrorClass] != broker.ClassExhausted || d.Headers[broker.HeaderAttempts] != int64(workerConfig(n.cfg).MaxAttempts()) {
+		t.Errorf("dead letter headers %v, want class exhausted after %d attempts", d.Headers, workerConfig(n.cfg).MaxAttempts())
 	}
 	if !bytes.Equal(d.Body, body) {
 		t.Error("the dead letter's body differs from the event")
 	}
 	n.waitOutcome(metrics.OutcomeDeadLettered, 1)
-	if got := n.outcome(metrics.OutcomeRetried); got != n.cfg.MaxAttempts()-1 {
-		t.Errorf("retried outcomes = %d, want %d", got, n.cfg.MaxAttempts()-1)
+	if got := n.outcome(metrics.OutcomeRetried); got != workerConfig(n.cfg).MaxAttempts()-1 {
+		t.Errorf("retried outcomes = %d, want %d", got, workerConfig(n.cfg).MaxAttempts()-1)
 	}
 	if got := len(n.smtp.Messages()); got != 0 {
 		t.Errorf("the server got %d messages, want 0", got)

@@ -15,11 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
-	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/worker/dedupe"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -27,11 +26,6 @@ import (
 // confirmPublisher stores a message in a queue and returns once the broker confirmed it.
 type confirmPublisher interface {
 	Publish(ctx context.Context, exchange, key string, p amqp.Publishing) error
-}
-
-// deduper records which events a consumer has handled, across replicas.
-type deduper interface {
-	Begin(ctx context.Context, consumer, eventID string) (idempotency.State, *idempotency.Lease, error)
 }
 
 // maxReasonBytes and maxStackBytes keep a dead letter's reason and stack headers well below the
@@ -46,14 +40,14 @@ type pipeline struct {
 	consumer string
 	handler  handling.Handler
 	reg      *registry.Registry
-	dedupe   deduper
+	dedupe   dedupe.Store
 	// runs, when not nil, counts the handler runs that died with their process (the poison
 	// guard).
-	runs  runCounter
+	runs  dedupe.Runs
 	out   confirmPublisher
 	m     *metrics.Metrics
 	names broker.Names
-	cfg   *config.Config
+	cfg   *Config
 	log   *slog.Logger
 	gate  *gate
 	// handles holds the event types registry.yaml maps to this consumer.
@@ -127,7 +121,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 	// A handler whose effects record the event themselves needs no lease: one round trip per
 	// effect. The others run under a lease, renewed while they run, and leave a done marker.
 	told = available // unless Redis or the handler says otherwise
-	var lease *idempotency.Lease
+	var lease dedupe.Lease
 	if !p.inEffect {
 		state, l, err := p.dedupe.Begin(ctx, p.consumer, ev.ID)
 		switch {
@@ -136,11 +130,11 @@ func (p *pipeline) handle(msg *message.Message) error {
 			told, cause = unavailable, err
 			ml.logger().Warn("idempotency store unavailable; retrying later", "error", err.Error())
 			return p.retry(ctx, ml.logger(), d, d.attempts, fmt.Errorf("idempotency store: %w", err))
-		case state == idempotency.StateDone:
+		case state == dedupe.Done:
 			p.countOutcome(metrics.OutcomeDuplicate)
 			ml.logger().Info("duplicate event skipped: already handled")
 			return nil
-		case state == idempotency.StateHeld:
+		case state == dedupe.Held:
 			ml.logger().Info("event is being handled elsewhere; retrying later")
 			return p.retry(ctx, ml.logger(), d, d.attempts, errors.New("held by a live lease of another worker"))
 		}

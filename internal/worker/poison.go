@@ -13,15 +13,6 @@ import (
 	"github.com/eventworker/eventworker/internal/metrics"
 )
 
-// runCounter counts the handler runs of an event that began and never ended, across processes
-// (idempotency.Runs): the worker's poison guard.
-type runCounter interface {
-	Start(ctx context.Context, consumer, eventID string) (int, error)
-	Finish(ctx context.Context, consumer, eventID string) error
-	Unfinished(ctx context.Context, consumer, eventID string) (int, error)
-	Forget(ctx context.Context, consumer, eventID string) error
-}
-
 // runCountTimeout bounds the poison guard's calls to Redis after a run: the handler's context
 // may be over by then.
 const runCountTimeout = 2 * time.Second

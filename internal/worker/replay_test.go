@@ -43,8 +43,8 @@ func TestExhaustedThenReplayedIsHandledOnce(t *testing.T) {
 	e.waitFor("the replayed event to be handled", 15*time.Second, func() bool {
 		return testutil.ToFloat64(e.metrics.Outcomes.WithLabelValues("tenants", metrics.OutcomeOK)) == 1
 	})
-	if n := e.rec.count("tenants", id); n != e.cfg.MaxAttempts()+1 {
-		t.Errorf("handler ran %d times, want %d failures and 1 success", n, e.cfg.MaxAttempts())
+	if n := e.rec.count("tenants", id); n != workerConfig(e.cfg).MaxAttempts()+1 {
+		t.Errorf("handler ran %d times, want %d failures and 1 success", n, workerConfig(e.cfg).MaxAttempts())
 	}
 	if d := e.queueDepth(dlqName); d != 0 {
 		t.Errorf("dead-letter queue still holds %d", d)

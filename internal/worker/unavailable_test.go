@@ -24,7 +24,7 @@ func noPause(c *config.Config) { c.PauseAfter = 0 }
 // far beyond its retries, and never dead-lettered for it; the retries count as such.
 func TestLocalUnavailableIsRetriedWithoutSpendingAttempts(t *testing.T) {
 	e := newLocalEnv(t, noPause)
-	down := 4 * e.cfg.MaxAttempts()
+	down := 4 * workerConfig(e.cfg).MaxAttempts()
 	e.rec.fail = func(consumer string, _ *registry.Event, call int) error {
 		switch {
 		case consumer != "notifications":
@@ -77,7 +77,7 @@ func TestLocalUnavailableKeepsTheRetryBudget(t *testing.T) {
 	for _, d := range e.tr.DeadLetters() {
 		byID[d.MessageID] = d
 	}
-	want := e.cfg.MaxAttempts()
+	want := workerConfig(e.cfg).MaxAttempts()
 	if x := byID[flakyID]; x.Class != broker.ClassExhausted || x.Attempts != want {
 		t.Errorf("dead letter of the failing event: class %q, attempts %d; want %q after %d attempts", x.Class, x.Attempts, broker.ClassExhausted, want)
 	}

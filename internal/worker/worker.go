@@ -15,10 +15,9 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
-	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/worker/dedupe"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -31,14 +30,16 @@ var ErrHandlerMismatch = errors.New("registry consumers and handlers do not matc
 
 // Deps is what a Worker is built from; wiring happens in one place (the run command).
 type Deps struct {
-	Config   *config.Config
+	// Config is the worker's; New applies its defaults and validates it.
+	Config   Config
 	Registry *registry.Registry
 	Handlers []handling.Handler
-	Dedupe   *idempotency.Store
+	// Dedupe records the events handled, across replicas (*idempotency.Store).
+	Dedupe dedupe.Store
 	// Runs, when not nil, counts the handler runs that died with their process: the poison
 	// guard, which dead-letters an event whose handler keeps killing the worker, and lets the
 	// worker publish anew a message a crash loop brought to the delivery limit unhandled.
-	Runs *idempotency.Runs
+	Runs dedupe.Runs
 	// Confirmer publishes retries and dead letters with publisher confirms.
 	Confirmer *broker.Confirmer
 	// TLS, when not nil, is the TLS configuration of an amqps:// Config.AMQPURL (see
@@ -51,6 +52,7 @@ type Deps struct {
 // Worker consumes every consumer's queue until its context ends.
 type Worker struct {
 	d        Deps
+	cfg      *Config // d.Config, with its defaults
 	topology *broker.Topology
 	gate     *gate
 	// local, when set, carries the messages instead of RabbitMQ (NewLocal).
@@ -75,12 +77,18 @@ func New(d Deps) (*Worker, error) {
 	if err := handling.Check(d.Registry, d.Handlers); err != nil {
 		return nil, err
 	}
-	return &Worker{d: d, topology: Topology(d.Config, d.Registry), gate: newGate()}, nil
+	cfg := d.Config
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("worker configuration: %w", err)
+	}
+	d.Config = cfg
+	return &Worker{d: d, cfg: &d.Config, topology: Topology(&d.Config, d.Registry), gate: newGate()}, nil
 }
 
 // Topology is the broker topology the worker declares for cfg and reg: per consumer its work,
 // retry and dead-letter queues, the work queue bound to the consumer's event types.
-func Topology(cfg *config.Config, reg *registry.Registry) *broker.Topology {
+func Topology(cfg *Config, reg *registry.Registry) *broker.Topology {
 	bindings := map[string][]string{}
 	for _, c := range reg.Consumers() {
 		bindings[c] = reg.EventsOf(c)
@@ -105,7 +113,7 @@ func NewLocal(d Deps, t *LocalTransport) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.bind(w.topology.Bindings, w.names, d.Config, d.Logger); err != nil {
+	if err := t.bind(w.topology.Bindings, w.names, w.cfg, d.Logger); err != nil {
 		return nil, fmt.Errorf("new local worker: %w", err)
 	}
 	w.local = t
@@ -117,7 +125,7 @@ func NewLocal(d Deps, t *LocalTransport) (*Worker, error) {
 // rest go back to their queues. It returns nil after a clean shutdown. A worker made by
 // NewLocal consumes from its LocalTransport instead and never dials RabbitMQ.
 func (w *Worker) Run(ctx context.Context) error {
-	cfg := w.d.Config
+	cfg := w.cfg
 	wlog := watermillLogger(w.d.Logger)
 	if w.local != nil {
 		return w.serve(ctx, wlog, w.local.subscriber(), localStore{w.local})
@@ -142,7 +150,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // dead letters with out, until ctx ends; then it shuts down gracefully. The transport (AMQP or
 // local) is only sub and out: everything else is the same.
 func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub message.Subscriber, out confirmPublisher) error {
-	cfg := w.d.Config
+	cfg := w.cfg
 	// The router closes subscribers as soon as it closes; we close ours after in-flight
 	// handlers were acknowledged.
 	held := &heldSubscriber{Subscriber: sub}
@@ -176,14 +184,12 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 		// hands over up to the prefetch at once; a local subscription hands over one message
 		// at a time, so it gets one subscription per goroutine.
 		n := cfg.ConcurrencyOf(c)
-		if w.d.Runs != nil {
-			p.runs = w.d.Runs
-		}
+		p.runs = w.d.Runs
 		p.breaker = newBreaker(cfg.PauseAfter, cfg.PauseMax, w.d.Logger.With("consumer", c), w.d.Metrics.Paused.WithLabelValues(c))
 		r := startRunners(n, p.handle)
 		defer r.stop()
 		handle := r.handle
-		if w.local == nil && cfg.QueueType == "quorum" && p.runs != nil {
+		if w.local == nil && cfg.QueueType == QueueQuorum && p.runs != nil {
 			// Before the message waits for a goroutine: a crash loop must not bring it
 			// to the broker's limit meanwhile.
 			handle = func(msg *message.Message) error {
@@ -238,7 +244,7 @@ type drainer interface {
 // Over RabbitMQ every message the broker delivered is handled before the end (each one returned
 // would count toward a quorum queue's delivery limit); a local transport's are held back.
 func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
-	cfg := w.d.Config
+	cfg := w.cfg
 	log := w.d.Logger
 	start := time.Now()
 	deadline, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -318,7 +324,7 @@ func (w *Worker) Ready(ctx context.Context) error {
 }
 
 func (w *Worker) names(consumer string) broker.Names {
-	return broker.Names{Prefix: w.d.Config.QueuePrefix, Consumer: consumer}
+	return broker.Names{Prefix: w.cfg.QueuePrefix, Consumer: consumer}
 }
 
 func (w *Worker) queueNames() []string {

@@ -29,7 +29,7 @@ func TestStartupNamesMismatchedHandlers(t *testing.T) {
 		handling.Func{Name: "cache"}, handling.Func{Name: "mailer"}, handling.Func{Name: "cache"},
 		handling.Func{Name: "tenants", Types: []string{"tenant.provisioned", "tenant.suspended", "tenant.reactivated", "user.updated", "unregistered.type"}},
 	}
-	_, err = New(Deps{Config: config.Default(), Registry: reg, Handlers: hs})
+	_, err = New(Deps{Config: workerConfig(config.Default()), Registry: reg, Handlers: hs})
 	if !errors.Is(err, handling.ErrMismatch) {
 		t.Fatalf("want handling.ErrMismatch, got %v", err)
 	}
@@ -159,7 +159,7 @@ func TestRetriesExhaustedThenDeadLetteredWithHistory(t *testing.T) {
 	e.publish("tenant.reactivated", e.example("tenant.reactivated", id), nil)
 	dead := e.dead("tenants", 1, 20*time.Second)
 	d := dead[0]
-	if d.Headers[broker.HeaderErrorClass] != broker.ClassExhausted || d.Headers[broker.HeaderAttempts] != int64(e.cfg.MaxAttempts()) {
+	if d.Headers[broker.HeaderErrorClass] != broker.ClassExhausted || d.Headers[broker.HeaderAttempts] != int64(workerConfig(e.cfg).MaxAttempts()) {
 		t.Errorf("headers after exhaustion: %v", d.Headers)
 	}
 	if !strings.Contains(d.Headers[broker.HeaderReason].(string), errFlaky.Error()) {
@@ -170,8 +170,8 @@ func TestRetriesExhaustedThenDeadLetteredWithHistory(t *testing.T) {
 	if !last.After(first) {
 		t.Errorf("first failure %v should precede last failure %v", first, last)
 	}
-	if n := e.rec.count("tenants", id); n != e.cfg.MaxAttempts() {
-		t.Errorf("handler ran %d times, want %d", n, e.cfg.MaxAttempts())
+	if n := e.rec.count("tenants", id); n != workerConfig(e.cfg).MaxAttempts() {
+		t.Errorf("handler ran %d times, want %d", n, workerConfig(e.cfg).MaxAttempts())
 	}
 
 	// A permanent error skips the retries.
