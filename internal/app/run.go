@@ -2,108 +2,37 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
-	"runtime"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
-	"github.com/eventworker/eventworker/handlers"
-	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/health"
-	"github.com/eventworker/eventworker/internal/idempotency"
-	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/mailer"
-	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/version"
-	"github.com/eventworker/eventworker/internal/worker"
-	"github.com/eventworker/eventworker/internal/worker/handling"
-	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
 
-// Option changes a part of what Run builds.
-type Option func(*options)
-
-type options struct {
-	build func(handlers.Deps) []handling.Handler
-	rdb   redis.UniversalClient
-}
-
-// WithHandlers runs the handlers build returns instead of handlers.All's.
-func WithHandlers(build func(handlers.Deps) []handling.Handler) Option {
-	return func(o *options) { o.build = build }
-}
-
-// WithRedis uses rdb instead of a client for cfg.RedisURL; the caller keeps it and closes it.
-func WithRedis(rdb redis.UniversalClient) Option {
-	return func(o *options) { o.rdb = rdb }
-}
-
-// Run starts the worker with cfg and the handlers of handlers.All, and blocks until ctx ends
-// (SIGTERM or SIGINT) and the worker has shut down gracefully.
+// Run builds the worker with New and runs it with its HTTP listener (/metrics, /healthz,
+// /readyz), blocking until ctx ends (SIGTERM or SIGINT) and the worker has shut down
+// gracefully.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) error {
-	o := options{build: handlers.All}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	reg, err := LoadRegistry(cfg.RegistryFile)
+	a, err := New(ctx, cfg, log, opts...)
 	if err != nil {
 		return err
 	}
-	if problems := reg.Lint(); len(problems) > 0 {
-		return fmt.Errorf("registry does not pass lint: %w", errors.Join(problems...))
-	}
+	defer a.Close()
+	return a.Serve(ctx)
+}
 
-	// go-redis's own lines (a failed dial while Redis is down) join the JSON log.
-	redis.SetLogger(logging.NewRedisLogger(log))
-	rdb := o.rdb
-	if rdb == nil {
-		if rdb, err = cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile); err != nil {
-			return fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err)
-		}
-		defer rdb.Close()
-	}
-
-	promReg := metrics.NewRegistry()
-	m := metrics.New(promReg)
-	m.SetBuildInfo(version.Current(), version.Revision(), runtime.Version())
-
-	amqpTLS, err := broker.TLSConfig(cfg.AMQPURL, cfg.AMQPCAFile)
-	if err != nil {
-		return fmt.Errorf("EVENTWORKER_AMQP_CA_FILE: %w", err)
-	}
-	derived := &lazyPublisher{cfg: publisher.Config{URL: cfg.AMQPURL, TLSConfig: amqpTLS, Registry: reg, Producer: "eventworker", ConnectionName: "eventworker-derived", Logger: log}}
-	defer derived.Close()
-	deps, closeDeps, err := HandlerDeps(ctx, cfg, log, rdb, promReg, derived)
-	if err != nil {
-		return err
-	}
-	defer closeDeps()
-	hs := o.build(deps)
-
-	confirmer := broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second, amqpTLS)
-	defer confirmer.Close()
-
-	w, err := worker.New(worker.Deps{
-		Config: WorkerConfig(cfg), Registry: reg, Handlers: hs,
-		Dedupe:    idempotency.New(rdb, cfg.CachePrefix, cfg.IdempotencyTTL, cfg.LeaseTTL),
-		Runs:      idempotency.NewRuns(rdb, cfg.CachePrefix),
-		Confirmer: confirmer, TLS: amqpTLS, Metrics: m, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-
-	srv := health.New(cfg.HTTPAddr, promReg,
-		health.Check{Name: "rabbitmq", Fn: w.Ready},
-		health.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+// Serve runs the worker with its HTTP listener until ctx ends and the worker has shut down.
+func (a *App) Serve(ctx context.Context) error {
+	cfg, log, m := a.Config, a.Logger, a.Metrics
+	srv := health.New(cfg.HTTPAddr, a.Prometheus,
+		health.Check{Name: "rabbitmq", Fn: a.Worker.Ready},
+		health.Check{Name: "redis", Fn: a.RedisReady},
 	)
 	srv.OnReady = func(ready bool) { m.Ready.Set(boolFloat(ready)) }
 	if err := srv.Start(ctx); err != nil {
@@ -112,13 +41,13 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	// Keep eventworker_ready current when nothing probes /readyz.
 	go srv.Watch(ctx, 10*time.Second)
 	log.Info("eventworker starting", "version", version.Current(), "http_addr", cfg.HTTPAddr,
-		"queue_prefix", cfg.QueuePrefix, "consumers", strings.Join(reg.Consumers(), ","))
+		"queue_prefix", cfg.QueuePrefix, "consumers", strings.Join(a.Registry.Consumers(), ","))
 
 	// Readiness turns false the moment shutdown begins, before consumption stops; the
 	// listener itself goes last, so probes and scrapes see the drain.
 	stop := context.AfterFunc(ctx, srv.SetDraining)
 	defer stop()
-	runErr := w.Run(ctx)
+	runErr := a.Worker.Run(ctx)
 	// Scrapes and probes answer in milliseconds; the shutdown's deadline is past or near.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), config.ExitMargin/2)
 	defer cancel()

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,13 +25,12 @@ import (
 	"github.com/eventworker/eventworker/internal/analytics"
 	"github.com/eventworker/eventworker/internal/app"
 	"github.com/eventworker/eventworker/internal/health"
-	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/localtransport"
 	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/tenants"
 	"github.com/eventworker/eventworker/internal/version"
-	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -118,7 +116,7 @@ type rig struct {
 	tenants *tenants.Store
 	stats   *analytics.Store
 
-	transport *worker.LocalTransport
+	transport *localtransport.Transport
 	producer  *publisher.Publisher
 	derived   *recordingPublisher
 	srv       *health.Server
@@ -158,10 +156,6 @@ func start(parent context.Context, o Options) (_ *rig, err error) {
 		r.closers = append(r.closers, func() { _ = f.Close() })
 		r.log = logging.New(f, slog.LevelInfo)
 	}
-	if r.reg, err = registry.Default(); err != nil {
-		return nil, err
-	}
-
 	r.redis = miniredis.NewMiniRedis()
 	if err := r.redis.Start(); err != nil {
 		return nil, fmt.Errorf("start the embedded Redis (miniredis): %w", err)
@@ -169,6 +163,7 @@ func start(parent context.Context, o Options) (_ *rig, err error) {
 	r.closers = append(r.closers, r.redis.Close)
 
 	r.cfg = config.Default()
+	r.cfg.AMQPURL = "" // no broker: the events travel in this process
 	r.cfg.RedisURL = "redis://" + r.redis.Addr() + "/0"
 	r.cfg.MailURL = (&url.URL{Scheme: "file", Path: r.outbox}).String()
 	r.cfg.MailRate = 0                                                // files, not a relay: no need to pace
@@ -179,60 +174,40 @@ func start(parent context.Context, o Options) (_ *rig, err error) {
 	if r.cfg.HTTPAddr == "" {
 		r.cfg.HTTPAddr = DefaultHTTPAddr
 	}
-	if err := r.cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("demo configuration: %w", err)
-	}
-	// Validate wants a broker URL; the local transport has none, so none can be dialled.
-	r.cfg.AMQPURL = ""
-
-	// From here on, what internal/app.RunWith does, with the transport and Redis swapped.
+	// The worker as `run` builds it (app.New), with the transport and Redis swapped: events
+	// travel in this process, and RabbitMQ is never dialled.
 	r.rdb, err = cache.NewClient(r.cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("redis client for the embedded Redis: %w", err)
 	}
 	r.closers = append(r.closers, func() { _ = r.rdb.Close() })
-	r.prom = metrics.NewRegistry()
-	m := metrics.New(r.prom)
-	m.SetBuildInfo(version.Current(), version.Revision(), runtime.Version())
-	r.transport = worker.NewLocalTransport(r.log)
+	r.transport = localtransport.New(r.log)
 	r.closers = append(r.closers, func() { _ = r.transport.Close() })
-	derived, err := publisher.NewWithPublisher(r.transport.Publisher(), publisher.Config{
-		Registry: r.reg, Producer: "eventworker", Logger: r.log,
-	})
+	a, err := app.New(parent, r.cfg, r.log, app.WithTransport(r.transport), app.WithRedis(r.rdb),
+		app.WithDerived(func(p handlers.EventPublisher) handlers.EventPublisher {
+			r.derived = &recordingPublisher{pub: p}
+			return r.derived
+		}))
 	if err != nil {
 		return nil, err
 	}
-	r.derived = &recordingPublisher{pub: derived}
-	r.closers = append(r.closers, func() { _ = derived.Close() })
+	r.closers = append(r.closers, a.Close)
+	r.reg, r.prom = a.Registry, a.Prometheus
+	r.from, r.cache, r.tenants, r.stats = a.Deps.MailFrom, a.Deps.Cache, a.Deps.Tenants, a.Deps.Analytics
+	w := a.Worker
 	r.producer, err = publisher.NewWithPublisher(r.transport.Publisher(), publisher.Config{
-		Registry: r.reg, Producer: "demo-shop", Logger: r.log,
+		Registry: a.Registry, Producer: "demo-shop", Logger: r.log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	r.closers = append(r.closers, func() { _ = r.producer.Close() })
 
-	deps, closeDeps, err := app.HandlerDeps(parent, r.cfg, r.log, r.rdb, r.prom, r.derived)
-	if err != nil {
-		return nil, err
-	}
-	r.closers = append(r.closers, closeDeps)
-	r.from, r.cache, r.tenants, r.stats = deps.MailFrom, deps.Cache, deps.Tenants, deps.Analytics
-	hs := handlers.All(deps)
-	w, err := worker.NewLocal(worker.Deps{
-		Config: app.WorkerConfig(r.cfg), Registry: r.reg, Handlers: hs,
-		Dedupe:  idempotency.New(r.rdb, r.cfg.CachePrefix, r.cfg.IdempotencyTTL, r.cfg.LeaseTTL),
-		Metrics: m, Logger: r.log,
-	}, r.transport)
-	if err != nil {
-		return nil, err
-	}
-
 	checks := []health.Check{
 		{Name: "worker", Fn: w.Ready},
 		{Name: "redis", Fn: func(ctx context.Context) error { return r.rdb.Ping(ctx).Err() }},
 	}
-	if err := r.listen(parent, m, checks); err != nil {
+	if err := r.listen(parent, a.Metrics, checks); err != nil {
 		return nil, err
 	}
 
@@ -347,7 +322,7 @@ func (r *rig) settle(step string) error {
 
 // recordingPublisher publishes the worker's derived events and remembers them for the report.
 type recordingPublisher struct {
-	pub *publisher.Publisher
+	pub handlers.EventPublisher
 
 	mu     sync.Mutex
 	events []*registry.Event

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,20 +20,21 @@ import (
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/localtransport"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
 )
 
-// localEnv is a worker on a LocalTransport with an embedded Redis: no outside service at all.
+// localEnv is a worker on a local transport with an embedded Redis: no outside service at all.
 type localEnv struct {
 	t       *testing.T
 	cfg     *config.Config
 	reg     *registry.Registry
 	rec     *recorder
 	metrics *metrics.Metrics
-	tr      *LocalTransport
+	tr      *localtransport.Transport
 	worker  *Worker
 }
 
@@ -67,12 +67,12 @@ func newLocalEnv(t *testing.T, tweak func(*config.Config)) *localEnv {
 		log = slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	e := &localEnv{t: t, cfg: cfg, reg: reg, rec: newRecorder(), metrics: metrics.New(metrics.NewRegistry())}
-	e.tr = NewLocalTransport(log)
-	e.worker, err = NewLocal(Deps{
-		Config: workerConfig(cfg), Registry: reg, Handlers: e.rec.handlers(reg),
+	e.tr = localtransport.New(log)
+	e.worker, err = New(Deps{
+		Config: workerConfig(cfg), Registry: reg, Handlers: e.rec.handlers(reg), Transport: e.tr,
 		Dedupe:  idempotency.New(rdb, cfg.CachePrefix, cfg.IdempotencyTTL, cfg.LeaseTTL),
 		Metrics: e.metrics, Logger: log,
-	}, e.tr)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestLocalPermanentAndExhaustedFailuresAreDeadLettered(t *testing.T) {
 	e.publishRaw("order.created", exhaustedID, e.example("order.created", exhaustedID))
 	e.waitIdle()
 
-	byID := map[string]DeadLetter{}
+	byID := map[string]localtransport.DeadLetter{}
 	for _, d := range e.tr.DeadLetters() {
 		if d.Consumer != "notifications" || d.Queue != "eventworker.notifications.dlq" {
 			t.Errorf("dead letter of %s in %s, want notifications' dead-letter queue", d.Consumer, d.Queue)
@@ -291,8 +291,8 @@ func TestLocalPublisherPackageAndUnroutableTopic(t *testing.T) {
 
 func TestLocalTransportServesOneWorker(t *testing.T) {
 	e := newLocalEnv(t, nil)
-	_, err := NewLocal(Deps{Config: workerConfig(e.cfg), Registry: e.reg, Handlers: e.rec.handlers(e.reg), Metrics: e.metrics,
-		Logger: slog.New(slog.DiscardHandler)}, e.tr)
+	_, err := New(Deps{Config: workerConfig(e.cfg), Registry: e.reg, Handlers: e.rec.handlers(e.reg), Metrics: e.metrics,
+		Logger: slog.New(slog.DiscardHandler), Transport: e.tr})
 	if err == nil || !strings.Contains(err.Error(), "already serves a worker") {
 		t.Errorf("second worker on one transport: %v", err)
 	}
@@ -306,56 +306,5 @@ func TestLocalTransportServesOneWorker(t *testing.T) {
 		if err != nil {
 			t.Errorf("local worker not ready: %v", err)
 		}
-	}
-}
-
-// TestLocalQueueRedeliversNackedMessages drives a local work queue as the router does: a
-// nacked message comes back marked redelivered, and past Config.DeliveryLimit it is
-// dead-lettered as a quorum queue's x-delivery-limit does.
-func TestLocalQueueRedeliversNackedMessages(t *testing.T) {
-	reg, err := registry.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.DeliveryLimit = 2
-	tr := NewLocalTransport(nil)
-	defer tr.Close()
-	if _, err := NewLocal(Deps{Config: workerConfig(cfg), Registry: reg, Handlers: newRecorder().handlers(reg),
-		Metrics: metrics.New(nil), Logger: slog.New(slog.DiscardHandler)}, tr); err != nil {
-		t.Fatal(err)
-	}
-	id := uuid.NewString()
-	if err := tr.Publisher().Publish("user.updated", message.NewMessage(id, []byte(`{"x":1}`))); err != nil {
-		t.Fatal(err)
-	}
-	sub := tr.subscriber()
-	defer sub.Close()
-	ch, err := sub.Subscribe(context.Background(), "cache")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range cfg.DeliveryLimit + 1 {
-		select {
-		case msg := <-ch:
-			if msg.UUID != id || msg.Metadata.Get(broker.MetaRoutingKey) != "user.updated" {
-				t.Fatalf("delivery %d: id %s, routing key %q", i, msg.UUID, msg.Metadata.Get(broker.MetaRoutingKey))
-			}
-			if got, want := msg.Metadata.Get(broker.MetaRedelivered), strconv.FormatBool(i > 0); got != want {
-				t.Errorf("delivery %d: redelivered %q, want %q", i, got, want)
-			}
-			msg.Nack()
-		case <-time.After(5 * time.Second):
-			t.Fatalf("delivery %d did not come", i)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := tr.WaitIdle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	dl := tr.DeadLetters()
-	if len(dl) != 1 || dl[0].MessageID != id || dl[0].Consumer != "cache" || !strings.Contains(dl[0].Reason, "broker: delivery_limit") {
-		t.Errorf("dead letters %+v, want the message dead-lettered at the delivery limit", dl)
 	}
 }

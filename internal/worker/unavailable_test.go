@@ -9,6 +9,7 @@ import (
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/internal/localtransport"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
@@ -73,7 +74,7 @@ func TestLocalUnavailableKeepsTheRetryBudget(t *testing.T) {
 	e.publishRaw("order.created", flakyID, e.example("order.created", flakyID))
 	e.publishRaw("order.created", permanentID, e.example("order.created", permanentID))
 	e.waitIdle()
-	byID := map[string]DeadLetter{}
+	byID := map[string]localtransport.DeadLetter{}
 	for _, d := range e.tr.DeadLetters() {
 		byID[d.MessageID] = d
 	}

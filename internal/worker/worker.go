@@ -13,7 +13,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/metrics"
@@ -24,9 +23,6 @@ import (
 
 // ackGrace is how long shutdown waits, after the last handler returned, for its ack to be sent.
 const ackGrace = 250 * time.Millisecond
-
-// ErrHandlerMismatch: the registry's consumers and the worker's handlers do not match.
-var ErrHandlerMismatch = errors.New("registry consumers and handlers do not match")
 
 // Deps is what a Worker is built from; wiring happens in one place (the run command).
 type Deps struct {
@@ -40,7 +36,10 @@ type Deps struct {
 	// guard, which dead-letters an event whose handler keeps killing the worker, and lets the
 	// worker publish anew a message a crash loop brought to the delivery limit unhandled.
 	Runs dedupe.Runs
-	// Confirmer publishes retries and dead letters with publisher confirms.
+	// Transport carries the messages; nil means RabbitMQ at Config.AMQPURL, with the worker's
+	// own subscriber and Confirmer.
+	Transport Transport
+	// Confirmer publishes retries and dead letters with publisher confirms, over RabbitMQ.
 	Confirmer *broker.Confirmer
 	// TLS, when not nil, is the TLS configuration of an amqps:// Config.AMQPURL (see
 	// broker.TLSConfig).
@@ -55,19 +54,19 @@ type Worker struct {
 	cfg      *Config // d.Config, with its defaults
 	topology *broker.Topology
 	gate     *gate
-	// local, when set, carries the messages instead of RabbitMQ (NewLocal).
-	local *LocalTransport
+	// transport is Deps.Transport, or RabbitMQ; sub its subscriber of the work queues.
+	transport Transport
+	sub       message.Subscriber
 
-	// mu guards sub and router, which Run sets while Ready may be asked from the HTTP listener.
+	// mu guards router, which Run sets while Ready may be asked from the HTTP listener.
 	mu     sync.Mutex
-	sub    *broker.Subscriber
 	router *message.Router
 }
 
-func (w *Worker) running() (*broker.Subscriber, *message.Router) {
+func (w *Worker) running() *message.Router {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.sub, w.router
+	return w.router
 }
 
 // New checks the handlers against the registry (handling.Check: one handler per consumer, each
@@ -83,7 +82,18 @@ func New(d Deps) (*Worker, error) {
 		return nil, fmt.Errorf("worker configuration: %w", err)
 	}
 	d.Config = cfg
-	return &Worker{d: d, cfg: &d.Config, topology: Topology(&d.Config, d.Registry), gate: newGate()}, nil
+	w := &Worker{d: d, cfg: &d.Config, topology: Topology(&d.Config, d.Registry), gate: newGate(), transport: d.Transport}
+	if w.transport == nil {
+		w.transport = &rabbitTransport{url: cfg.AMQPURL, tls: d.TLS, prefetch: cfg.Prefetch, confirmer: d.Confirmer}
+	}
+	// Bound now: from here on, what is published waits in the consumers' queues (RabbitMQ's
+	// subscriber connects only when Run starts it).
+	sub, err := w.transport.Subscriber(w.topology, d.Logger)
+	if err != nil {
+		return nil, err
+	}
+	w.sub = sub
+	return w, nil
 }
 
 // Topology is the broker topology the worker declares for cfg and reg: per consumer its work,
@@ -99,57 +109,17 @@ func Topology(cfg *Config, reg *registry.Registry) *broker.Topology {
 	}
 }
 
-// NewLocal is New for a worker whose messages travel over t, in this process, instead of
-// RabbitMQ: the same pipeline (validation, idempotency, handler under its timeout with quick
-// retries and panic recovery, durable retries, dead letters, metrics, logs), with t's queues.
-// Deps.Confirmer is not used, and Config.AMQPURL is never dialled. From its return on, events
-// published through t.Publisher() wait in the consumers' queues until Run takes them. A
-// transport serves one worker.
-func NewLocal(d Deps, t *LocalTransport) (*Worker, error) {
-	if t == nil {
-		return nil, errors.New("new local worker: the local transport is nil")
-	}
-	w, err := New(d)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.bind(w.topology.Bindings, w.names, w.cfg, d.Logger); err != nil {
-		return nil, fmt.Errorf("new local worker: %w", err)
-	}
-	w.local = t
-	return w, nil
-}
-
 // Run consumes until ctx ends (connecting, and retrying while the broker is down), then shuts
 // down gracefully: no new messages, those already delivered finish and are acknowledged, the
-// rest go back to their queues. It returns nil after a clean shutdown. A worker made by
-// NewLocal consumes from its LocalTransport instead and never dials RabbitMQ.
+// rest go back to their queues. It returns nil after a clean shutdown.
 func (w *Worker) Run(ctx context.Context) error {
-	cfg := w.cfg
-	wlog := watermillLogger(w.d.Logger)
-	if w.local != nil {
-		return w.serve(ctx, wlog, w.local.subscriber(), localStore{w.local})
-	}
-	sub, err := broker.NewSubscriber(broker.SubscriberConfig{
-		URL: cfg.AMQPURL, TLS: w.d.TLS, ConnectionName: "eventworker-consume", Prefetch: cfg.Prefetch,
-		Queue:   func(consumer string) string { return w.names(consumer).Work() },
-		Declare: w.topology.Declare,
-		Logger:  w.d.Logger,
-	})
-	if err != nil {
-		return fmt.Errorf("create subscriber: %w", err)
-	}
-	defer sub.Close()
-	w.mu.Lock()
-	w.sub = sub
-	w.mu.Unlock()
-	return w.serve(ctx, wlog, sub, w.d.Confirmer)
+	defer w.sub.Close()
+	return w.serve(ctx, watermillLogger(w.d.Logger), w.sub)
 }
 
 // serve drains every consumer's queue from sub through the pipeline, which stores retries and
-// dead letters with out, until ctx ends; then it shuts down gracefully. The transport (AMQP or
-// local) is only sub and out: everything else is the same.
-func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub message.Subscriber, out confirmPublisher) error {
+// dead letters over the transport, until ctx ends; then it shuts down gracefully.
+func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub message.Subscriber) error {
 	cfg := w.cfg
 	// The router closes subscribers as soon as it closes; we close ours after in-flight
 	// handlers were acknowledged.
@@ -168,28 +138,25 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 		c := h.Consumer()
 		w.d.Metrics.InitConsumer(c)
 		p := &pipeline{
-			consumer: c, handler: h, reg: w.d.Registry, dedupe: w.d.Dedupe, out: out,
+			consumer: c, handler: h, reg: w.d.Registry, dedupe: w.d.Dedupe, out: w.transport,
 			m: w.d.Metrics, names: w.names(c), cfg: cfg, log: w.d.Logger, gate: w.gate,
 			handles: map[string]bool{}, inEffect: handling.RecordsInEffect(h), valid: valid,
 		}
 		for _, t := range w.topology.Bindings[c] {
 			p.handles[t] = true
 		}
-		if w.local == nil {
-			p.redeclare = func(context.Context) error {
-				return w.d.Confirmer.Declare(func(ch *amqp.Channel) error { return w.topology.Declare(ch, c) })
-			}
+		if d, ok := w.transport.(declarer); ok {
+			p.redeclare = func(ctx context.Context) error { return d.Declare(ctx, w.topology, c) }
 		}
-		// The pipeline runs on ConcurrencyOf(c) goroutines. Over RabbitMQ one subscription
-		// hands over up to the prefetch at once; a local subscription hands over one message
-		// at a time, so it gets one subscription per goroutine.
+		// The pipeline runs on ConcurrencyOf(c) goroutines; the consumer's one subscription
+		// hands over up to the prefetch at once.
 		n := cfg.ConcurrencyOf(c)
 		p.runs = w.d.Runs
 		p.breaker = newBreaker(cfg.PauseAfter, cfg.PauseMax, w.d.Logger.With("consumer", c), w.d.Metrics.Paused.WithLabelValues(c))
 		r := startRunners(n, p.handle)
 		defer r.stop()
 		handle := r.handle
-		if w.local == nil && cfg.QueueType == QueueQuorum && p.runs != nil {
+		if cfg.QueueType == QueueQuorum && p.runs != nil {
 			// Before the message waits for a goroutine: a crash loop must not bring it
 			// to the broker's limit meanwhile.
 			handle = func(msg *message.Message) error {
@@ -201,24 +168,14 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 				return r.handle(msg)
 			}
 		}
-		subscriptions := 1
-		if w.local != nil {
-			subscriptions = n
-		}
-		for i := range subscriptions {
-			router.AddConsumerHandler(fmt.Sprintf("%s-%d", c, i), c, held, handle)
-		}
+		router.AddConsumerHandler(c, c, held, handle)
 	}
 
 	runErr := make(chan error, 1)
 	go func() { runErr <- router.Run(context.WithoutCancel(ctx)) }()
 	select {
 	case <-router.Running():
-		if w.local != nil {
-			w.d.Logger.Info("consuming", "transport", "local", "queues", w.queueNames())
-		} else {
-			w.d.Logger.Info("consuming", "queues", w.queueNames(), "prefetch", cfg.Prefetch)
-		}
+		w.d.Logger.Info("consuming", "queues", w.queueNames(), "prefetch", cfg.Prefetch)
 	case err := <-runErr:
 		return fmt.Errorf("start router: %w", err)
 	case <-ctx.Done():
@@ -242,7 +199,8 @@ type drainer interface {
 // shutdown stops taking messages and lets those already delivered finish and be acknowledged,
 // within the deadline; then it closes the subscriptions, which returns the rest to their queues.
 // Over RabbitMQ every message the broker delivered is handled before the end (each one returned
-// would count toward a quorum queue's delivery limit); a local transport's are held back.
+// would count toward a quorum queue's delivery limit); another transport's are held back unless
+// its subscriber can stop and drain as RabbitMQ's does.
 func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
 	cfg := w.cfg
 	log := w.d.Logger
@@ -297,27 +255,13 @@ func (w *Worker) shutdown(held *heldSubscriber, runErr chan error) error {
 // routerCloseGrace is what the router gets to close after the shutdown's deadline.
 const routerCloseGrace = 100 * time.Millisecond
 
-// Ready reports nil while the worker's router runs and each of its own subscriptions consumes
-// its queue; otherwise what is missing. A worker on a LocalTransport is ready while its router
-// runs and the transport is open.
+// Ready reports nil while the worker's router runs and its transport delivers: over
+// RabbitMQ, while each of its own subscriptions consumes its queue; otherwise what is missing.
 func (w *Worker) Ready(ctx context.Context) error {
-	sub, router := w.running()
-	if w.local != nil {
-		if router == nil || !router.IsRunning() {
-			return errors.New("router not running")
-		}
-		if w.local.isClosed() {
-			return errors.New("local transport closed")
-		}
-		return ctx.Err()
-	}
-	if sub == nil {
-		return errors.New("not started")
-	}
-	if err := sub.Ready(); err != nil {
+	if err := w.transport.Ready(); err != nil {
 		return err
 	}
-	if router == nil || !router.IsRunning() {
+	if router := w.running(); router == nil || !router.IsRunning() {
 		return errors.New("router not running")
 	}
 	return ctx.Err()

@@ -1,4 +1,4 @@
-package worker
+package localtransport
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -19,23 +20,22 @@ import (
 	"github.com/eventworker/eventworker/internal/broker"
 )
 
-// ErrLocalClosed is returned by a LocalTransport's methods after Close.
-var ErrLocalClosed = errors.New("local transport closed")
+// ErrClosed is returned by a Transport's methods after Close.
+var ErrClosed = errors.New("local transport closed")
 
 // localBuffer is the output buffer of each GoChannel subscription: deliveries into the
 // consumers' queues take no time, so it only smooths bursts.
 const localBuffer = 1024
 
-// LocalTransport carries the worker's messages inside one process, for a worker made by
-// NewLocal: a Watermill GoChannel (not persistent, publishes not blocking) whose topics are
+// Transport carries a worker's messages inside one process (worker.Deps.Transport), for the
+// demo and tests: a Watermill GoChannel (not persistent, publishes not blocking) whose topics are
 // event types, as publisher.NewWithPublisher publishes them, and in-memory queues that stand in
 // for RabbitMQ's:
 //
 //   - a work queue per consumer, fed by GoChannel subscriptions to every event type that
-//     registry.yaml maps to the consumer, drained by the worker's subscriptions one message at
-//     a time each (Config.ConcurrencyOf of them per consumer), as competing AMQP consumers do;
-//     a message nacked more than Config.DeliveryLimit times is dead-lettered, as a quorum
-//     queue's x-delivery-limit does;
+//     registry.yaml maps to the consumer, drained by the worker's subscription, which is handed
+//     up to Prefetch messages at once, as an AMQP consumer is; a message nacked more than the
+//     topology's DeliveryLimit times is dead-lettered, as a quorum queue's x-delivery-limit does;
 //   - the retry queues, where a timer sends a message back to its work queue after the
 //     queue's delay, with the same headers (attempts, first failure, original routing key) as
 //     RabbitMQ's TTL queues carry;
@@ -43,7 +43,7 @@ const localBuffer = 1024
 //     error class and attempts.
 //
 // Nothing is kept across a restart. Its methods are safe for concurrent use.
-type LocalTransport struct {
+type Transport struct {
 	gc     *gochannel.GoChannel
 	ctx    context.Context // ends at Close: stops the fan-in and the queue subscriptions
 	cancel context.CancelFunc
@@ -100,7 +100,7 @@ const (
 	routeDead  = "dead-letter"
 )
 
-// DeadLetter is a message in one of a LocalTransport's dead-letter queues, with the headers the
+// DeadLetter is a message in one of a Transport's dead-letter queues, with the headers the
 // worker sets on every dead letter read back.
 type DeadLetter struct {
 	// Consumer gave up on the message; Queue is its dead-letter queue.
@@ -124,19 +124,19 @@ type DeadLetter struct {
 	Headers amqp.Table
 }
 
-// NewLocalTransport returns an empty transport; NewLocal binds it to a worker. log receives
-// Watermill's messages (nil: discard).
-func NewLocalTransport(log *slog.Logger) *LocalTransport {
+// New returns an empty transport; the worker binds it to its topology (Subscriber). log
+// receives Watermill's messages (nil: discard).
+func New(log *slog.Logger) *Transport {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t := &LocalTransport{
+	t := &Transport{
 		gc: gochannel.NewGoChannel(gochannel.Config{
 			OutputChannelBuffer:            localBuffer,
 			Persistent:                     false,
 			BlockPublishUntilSubscriberAck: false,
-		}, watermillLogger(log)),
+		}, watermill.NewSlogLogger(log)),
 		ctx: ctx, cancel: cancel, log: log,
 		queues: map[string]*localQueue{}, subscribers: map[string][]string{},
 		routes: map[string]localRoute{}, timers: map[*time.Timer]struct{}{},
@@ -147,35 +147,46 @@ func NewLocalTransport(log *slog.Logger) *LocalTransport {
 	return t
 }
 
+// Subscriber binds the transport to a worker's topology (its consumers' queues, each subscribed
+// to the event types it is bound with; retry and dead-letter queues) and returns the subscriber
+// of the work queues, whose topics are consumer names. A transport serves one worker. It
+// implements worker.Transport with Publish and Ready.
+func (t *Transport) Subscriber(top *broker.Topology, log *slog.Logger) (message.Subscriber, error) {
+	if err := t.bind(top, log); err != nil {
+		return nil, err
+	}
+	return t.subscriber(), nil
+}
+
 // bind creates the queues of a worker's consumers and subscribes each to its event types.
-func (t *LocalTransport) bind(bindings map[string][]string, names func(string) broker.Names, cfg *Config, log *slog.Logger) error {
+func (t *Transport) bind(top *broker.Topology, log *slog.Logger) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
 	case t.closed:
-		return ErrLocalClosed
+		return ErrClosed
 	case t.bound:
 		return errors.New("the local transport already serves a worker")
 	}
-	t.bound, t.deliveryLimit = true, cfg.DeliveryLimit
+	t.bound, t.deliveryLimit = true, top.DeliveryLimit
 	if log != nil {
 		t.log = log
 	}
-	consumers := make([]string, 0, len(bindings))
-	for c := range bindings {
+	consumers := make([]string, 0, len(top.Bindings))
+	for c := range top.Bindings {
 		consumers = append(consumers, c)
 	}
 	sort.Strings(consumers)
 	for _, c := range consumers {
-		n := names(c)
+		n := broker.Names{Prefix: top.Prefix, Consumer: c}
 		q := &localQueue{consumer: c, work: n.Work(), dead: n.DeadLetter(), ready: make(chan struct{}, 1)}
 		t.queues[c] = q
 		t.routes[n.Work()] = localRoute{consumer: c, kind: routeWork}
 		t.routes[n.DeadLetter()] = localRoute{consumer: c, kind: routeDead}
-		for _, d := range cfg.RetryDelays {
+		for _, d := range top.RetryDelays {
 			t.routes[n.Retry(d)] = localRoute{consumer: c, kind: routeRetry, delay: d}
 		}
-		for _, topic := range bindings[c] {
+		for _, topic := range top.Bindings[c] {
 			ch, err := t.gc.Subscribe(t.ctx, topic)
 			if err != nil {
 				return fmt.Errorf("subscribe consumer %s to %s: %w", c, topic, err)
@@ -190,7 +201,7 @@ func (t *LocalTransport) bind(bindings map[string][]string, names func(string) b
 
 // feed moves the messages of one GoChannel subscription into a consumer's work queue, the way
 // RabbitMQ routes a published message into every bound queue.
-func (t *LocalTransport) feed(q *localQueue, topic string, ch <-chan *message.Message) {
+func (t *Transport) feed(q *localQueue, topic string, ch <-chan *message.Message) {
 	defer t.fanIn.Done()
 	for m := range ch {
 		msg, err := broker.Marshaler{}.Unmarshal(deliveryOf(topic, m))
@@ -236,9 +247,9 @@ func deliveryOf(topic string, m *message.Message) amqp.Delivery {
 // with it too. A topic no consumer is bound to is an error wrapping broker.ErrUnroutable, as
 // RabbitMQ returns an unroutable mandatory message. Its Close does nothing; Close the
 // transport.
-func (t *LocalTransport) Publisher() message.Publisher { return localPublisher{t} }
+func (t *Transport) Publisher() message.Publisher { return localPublisher{t} }
 
-type localPublisher struct{ t *LocalTransport }
+type localPublisher struct{ t *Transport }
 
 // Publish implements message.Publisher.
 func (p localPublisher) Publish(topic string, msgs ...*message.Message) error {
@@ -250,10 +261,10 @@ func (p localPublisher) Publish(topic string, msgs ...*message.Message) error {
 	switch {
 	case t.closed:
 		t.mu.Unlock()
-		return ErrLocalClosed
+		return ErrClosed
 	case !t.bound:
 		t.mu.Unlock()
-		return fmt.Errorf("local publish to %s: no worker is bound to the transport yet (worker.NewLocal)", topic)
+		return fmt.Errorf("local publish to %s: no worker is bound to the transport yet (worker.Deps.Transport)", topic)
 	}
 	copies := len(t.subscribers[topic]) * len(msgs)
 	if copies == 0 {
@@ -276,17 +287,13 @@ func (p localPublisher) Publish(topic string, msgs ...*message.Message) error {
 // Close implements message.Publisher; the transport's Close closes the GoChannel.
 func (localPublisher) Close() error { return nil }
 
-// localStore is the pipeline's confirmPublisher on a LocalTransport: the retry and dead-letter
-// queues (and the work queues, for a replay).
-type localStore struct{ t *LocalTransport }
-
-// Publish stores p in the queue named key; the default exchange ("") routes by queue name.
-func (s localStore) Publish(_ context.Context, exchange, key string, p amqp.Publishing) error {
-	t := s.t
+// Publish stores p in the queue named key, a retry, dead-letter or work queue: the default
+// exchange ("") routes by queue name. It implements worker.Transport.
+func (t *Transport) Publish(_ context.Context, exchange, key string, p amqp.Publishing) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
-		return ErrLocalClosed
+		return ErrClosed
 	}
 	r, ok := t.routes[key]
 	if exchange != "" || !ok {
@@ -345,7 +352,7 @@ func deadLetterOf(consumer, queue string, p amqp.Publishing) DeadLetter {
 }
 
 // DeadLetters returns the dead letters of every consumer, in the order they were stored.
-func (t *LocalTransport) DeadLetters() []DeadLetter {
+func (t *Transport) DeadLetters() []DeadLetter {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Clone(t.dead)
@@ -354,13 +361,13 @@ func (t *LocalTransport) DeadLetters() []DeadLetter {
 // WaitIdle returns once nothing is outstanding: every published message is in its consumers'
 // queues, every queue is empty with nothing in flight (handled and acknowledged), and no
 // message waits in a retry queue. It returns an error naming what is still pending when ctx
-// ends first, and ErrLocalClosed after Close.
-func (t *LocalTransport) WaitIdle(ctx context.Context) error {
+// ends first, and ErrClosed after Close.
+func (t *Transport) WaitIdle(ctx context.Context) error {
 	for {
 		t.mu.Lock()
 		if t.closed {
 			t.mu.Unlock()
-			return ErrLocalClosed
+			return ErrClosed
 		}
 		idle := t.idle
 		t.mu.Unlock()
@@ -380,7 +387,7 @@ func (t *LocalTransport) WaitIdle(ctx context.Context) error {
 
 // Pending describes what is outstanding, e.g. "notifications: 2 queued or in flight, 1 waiting
 // to be retried"; "nothing" when idle.
-func (t *LocalTransport) Pending() string {
+func (t *Transport) Pending() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var parts []string
@@ -404,7 +411,7 @@ func (t *LocalTransport) Pending() string {
 	return strings.Join(parts, "; ")
 }
 
-func (t *LocalTransport) outstandingLocked() int {
+func (t *Transport) outstandingLocked() int {
 	n := t.transit
 	for _, q := range t.queues {
 		n += q.pending + q.timers
@@ -413,7 +420,7 @@ func (t *LocalTransport) outstandingLocked() int {
 }
 
 // settleLocked opens or closes the idle channel after a change of the counts.
-func (t *LocalTransport) settleLocked() {
+func (t *Transport) settleLocked() {
 	busy := t.outstandingLocked() > 0
 	switch {
 	case busy && t.idleClosed:
@@ -425,7 +432,7 @@ func (t *LocalTransport) settleLocked() {
 }
 
 // pushLocked queues an item, at the head for a message that goes back unacknowledged.
-func (t *LocalTransport) pushLocked(q *localQueue, it *localItem, head bool) {
+func (t *Transport) pushLocked(q *localQueue, it *localItem, head bool) {
 	if head {
 		q.items = append([]*localItem{it}, q.items...)
 	} else {
@@ -438,7 +445,7 @@ func (t *LocalTransport) pushLocked(q *localQueue, it *localItem, head bool) {
 }
 
 // take waits for the next item of q, or returns nil when done is closed or the transport is.
-func (t *LocalTransport) take(q *localQueue, done <-chan struct{}) *localItem {
+func (t *Transport) take(q *localQueue, done <-chan struct{}) *localItem {
 	for {
 		t.mu.Lock()
 		if t.closed {
@@ -468,7 +475,7 @@ func (t *LocalTransport) take(q *localQueue, done <-chan struct{}) *localItem {
 
 // settle records the fate of a delivered item: acknowledged, or back to the queue's head
 // (dead-lettered instead once it reached the delivery limit).
-func (t *LocalTransport) settle(q *localQueue, it *localItem, acked, counts bool) {
+func (t *Transport) settle(q *localQueue, it *localItem, acked, counts bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	defer t.settleLocked()
@@ -504,15 +511,19 @@ func limitDeadLetter(q *localQueue, it *localItem) DeadLetter {
 	}
 }
 
+// Prefetch is how many messages a subscription hands over before one of them is settled, as
+// RabbitMQ's prefetch: the worker's goroutines, not the subscription, limit how many run.
+const Prefetch = 64
+
 // subscriber returns a Watermill subscriber whose topics are consumer names: each Subscribe is
-// one competing consumer of that consumer's work queue, handed one message at a time.
-func (t *LocalTransport) subscriber() *localSubscriber {
+// one competing consumer of that consumer's work queue, handed up to Prefetch messages at once.
+func (t *Transport) subscriber() *localSubscriber {
 	ctx, cancel := context.WithCancel(t.ctx)
 	return &localSubscriber{t: t, ctx: ctx, cancel: cancel}
 }
 
 type localSubscriber struct {
-	t *LocalTransport
+	t *Transport
 	// ctx ends at Close (or the transport's).
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -529,20 +540,28 @@ func (s *localSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *
 	t.mu.Unlock()
 	switch {
 	case closed:
-		return nil, ErrLocalClosed
+		return nil, ErrClosed
 	case !ok:
 		return nil, fmt.Errorf("subscribe to the local queue of %q: no such consumer", topic)
 	}
 	sub, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.ctx, cancel)
 	out := make(chan *message.Message)
+	window := make(chan struct{}, Prefetch) // a slot per message handed over and not settled
+	var settling sync.WaitGroup
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer close(out)
 		defer cancel()
 		defer stop()
+		defer settling.Wait()
 		for {
+			select {
+			case window <- struct{}{}:
+			case <-sub.Done():
+				return
+			}
 			it := t.take(q, sub.Done())
 			if it == nil {
 				return
@@ -555,16 +574,19 @@ func (s *localSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *
 				t.settle(q, it, false, false)
 				return
 			}
-			select {
-			case <-msg.Acked():
-				t.settle(q, it, true, true)
-			case <-msg.Nacked():
-				t.settle(q, it, false, true)
-			case <-sub.Done():
-				// Unacknowledged when the subscription ends: back to the queue, as RabbitMQ does.
-				t.settle(q, it, false, false)
-				return
-			}
+			settling.Go(func() {
+				defer func() { <-window }()
+				select {
+				case <-msg.Acked():
+					t.settle(q, it, true, true)
+				case <-msg.Nacked():
+					t.settle(q, it, false, true)
+				case <-sub.Done():
+					// Unacknowledged when the subscription ends: back to the queue, as RabbitMQ
+					// does.
+					t.settle(q, it, false, false)
+				}
+			})
 		}
 	}()
 	return out, nil
@@ -578,15 +600,19 @@ func (s *localSubscriber) Close() error {
 	return nil
 }
 
-func (t *LocalTransport) isClosed() bool {
+// Ready reports ErrClosed after Close, else nil. It implements worker.Transport.
+func (t *Transport) Ready() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.closed
+	if t.closed {
+		return ErrClosed
+	}
+	return nil
 }
 
 // Close stops the transport: pending retries are dropped, queued messages are lost, WaitIdle
-// and later publishes return ErrLocalClosed. Close the worker's Run first.
-func (t *LocalTransport) Close() error {
+// and later publishes return ErrClosed. Close the worker's Run first.
+func (t *Transport) Close() error {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
