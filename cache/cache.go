@@ -29,7 +29,7 @@ type Cache struct {
 	split bool
 }
 
-// New returns a Cache on client, which NewClient builds from a URL. It returns an error
+// New returns a Cache on client. It returns an error
 // wrapping ErrInvalidConfig for a nil client or a cfg that does not pass Validate.
 func New(client redis.UniversalClient, cfg Config) (*Cache, error) {
 	cfg.setDefaults()

@@ -6,8 +6,8 @@
 //	P tenant:{t}:products:{gen}:...   lists cached by readers; never touched here
 //	P tenant:{t}:user:{u}             a user's cached profile
 //
-// NewClient builds the go-redis client from a URL (one server, Sentinel or Cluster), New the
-// Cache on it. Reads degrade gracefully: GetJSON turns a Redis error or an undecodable value
+// New builds the Cache on a go-redis client (one server, Sentinel or Cluster: the worker's
+// internal/redisclient builds it from a URL). Reads degrade gracefully: GetJSON turns a Redis error or an undecodable value
 // into a miss, since the caller can rebuild the value. Writes and invalidations return their
 // errors, so the handler retries the event. Every operation costs the same whatever the size
 // of the keyspace, except pattern purges, which walk it with SCAN in batches (never KEYS) so

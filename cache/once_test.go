@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eventworker/eventworker/cache"
+	"github.com/eventworker/eventworker/internal/redisclient"
 )
 
 // recordKeys lists the idempotency records under the test's prefix.
@@ -156,14 +157,14 @@ func TestIsUnavailable(t *testing.T) {
 		{"crossslot", redis.ErrCrossSlot, false},
 		{"other", errors.New("boom"), false},
 	} {
-		if got := cache.IsUnavailable(tc.err); got != tc.want {
+		if got := redisclient.IsUnavailable(tc.err); got != tc.want {
 			t.Errorf("%s: IsUnavailable(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
 		}
 	}
 	// And from a real client whose server is gone.
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
 	defer rdb.Close()
-	if err := rdb.Ping(context.Background()).Err(); !cache.IsUnavailable(err) {
+	if err := rdb.Ping(context.Background()).Err(); !redisclient.IsUnavailable(err) {
 		t.Errorf("PING to a closed port: %v, want unavailable", err)
 	}
 }

@@ -35,13 +35,13 @@ type Deps struct {
 // reach it. The worker refuses to start while this list and the registry's consumers differ.
 func All(d Deps) []handling.Handler {
 	return []handling.Handler{
-		NewNotifications(NotificationsDeps{
+		newNotifications(notificationsDeps{
 			From: d.MailFrom, Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants,
 			Metrics: d.MailMetrics, Logger: d.Logger,
 		}),
-		NewCache(d.Cache),
-		NewInventory(InventoryDeps{Store: d.Inventory, Publisher: d.Publisher, Logger: d.Logger}),
-		NewTenants(d.Tenants),
-		NewAnalytics(d.Analytics),
+		newCache(d.Cache),
+		newInventory(inventoryDeps{Store: d.Inventory, Publisher: d.Publisher, Logger: d.Logger}),
+		newTenants(d.Tenants),
+		newAnalytics(d.Analytics),
 	}
 }

@@ -13,33 +13,33 @@ import (
 // ConsumerAnalytics is the analytics consumer of registry.yaml.
 const ConsumerAnalytics = "analytics"
 
-// Counter counts an event's increments once per event ID.
-type Counter interface {
+// counter counts an event's increments once per event ID.
+type counter interface {
 	Count(ctx context.Context, tenantID, eventID string, at time.Time, incr map[string]int64) (bool, error)
 }
 
-// Analytics keeps per-tenant daily counters: orders created, confirmed and cancelled, the
+// analyticsConsumer keeps per-tenant daily counters: orders created, confirmed and cancelled, the
 // revenue of confirmed orders per currency, and users registered.
-type Analytics struct {
-	counter Counter
+type analyticsConsumer struct {
+	counter counter
 }
 
-// NewAnalytics returns the analytics handler.
-func NewAnalytics(c Counter) *Analytics { return &Analytics{counter: c} }
+// newAnalytics returns the analytics handler.
+func newAnalytics(c counter) *analyticsConsumer { return &analyticsConsumer{counter: c} }
 
 // Consumer implements handling.Handler.
-func (h *Analytics) Consumer() string { return ConsumerAnalytics }
+func (h *analyticsConsumer) Consumer() string { return ConsumerAnalytics }
 
 // EventTypes implements handling.Handler: the events Handle dispatches on.
-func (h *Analytics) EventTypes() []string {
+func (h *analyticsConsumer) EventTypes() []string {
 	return handling.TypesOf(&registry.OrderCreated{}, &registry.OrderConfirmed{}, &registry.OrderCancelled{}, &registry.UserRegistered{})
 }
 
 // RecordsInEffect implements handling.InEffectRecorder: the counting script records the event's ID.
-func (h *Analytics) RecordsInEffect() bool { return true }
+func (h *analyticsConsumer) RecordsInEffect() bool { return true }
 
 // Handle counts the event on the UTC day it occurred, once per event.
-func (h *Analytics) Handle(ctx context.Context, ev *registry.Event) error {
+func (h *analyticsConsumer) Handle(ctx context.Context, ev *registry.Event) error {
 	incr := map[string]int64{}
 	switch p := ev.Payload.(type) {
 	case *registry.OrderCreated:

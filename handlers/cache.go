@@ -12,37 +12,37 @@ import (
 // ConsumerCache is the cache consumer of registry.yaml.
 const ConsumerCache = "cache"
 
-// CacheWriter refreshes and invalidates the caches the Python services read, each write at
+// cacheWriter refreshes and invalidates the caches the Python services read, each write at
 // most once per event given its cache.Once; *cache.Cache is one.
-type CacheWriter interface {
+type cacheWriter interface {
 	RefreshProduct(ctx context.Context, once cache.Once, tenantID, productID string, version int64, productJSON []byte) (cache.Outcome, error)
 	DropUser(ctx context.Context, once cache.Once, tenantID, userID string) (cache.Outcome, error)
 	PurgeTenant(ctx context.Context, once cache.Once, tenantID string) (int64, cache.Outcome, error)
 }
 
-// Cache keeps the shared caches current: product entries and list generations on product
+// cacheConsumer keeps the shared caches current: product entries and list generations on product
 // changes, a user's entry on user.updated, and everything of a tenant on tenant.suspended.
-type Cache struct {
-	cache CacheWriter
+type cacheConsumer struct {
+	cache cacheWriter
 }
 
-// NewCache returns the cache handler.
-func NewCache(c CacheWriter) *Cache { return &Cache{cache: c} }
+// newCache returns the cache handler.
+func newCache(c cacheWriter) *cacheConsumer { return &cacheConsumer{cache: c} }
 
 // Consumer implements handling.Handler.
-func (h *Cache) Consumer() string { return ConsumerCache }
+func (h *cacheConsumer) Consumer() string { return ConsumerCache }
 
 // EventTypes implements handling.Handler: the events Handle dispatches on.
-func (h *Cache) EventTypes() []string {
+func (h *cacheConsumer) EventTypes() []string {
 	return handling.TypesOf(&registry.ProductCreated{}, &registry.ProductUpdated{}, &registry.UserUpdated{}, &registry.TenantSuspended{})
 }
 
 // RecordsInEffect implements handling.InEffectRecorder: every write records the event in its script.
-func (h *Cache) RecordsInEffect() bool { return true }
+func (h *cacheConsumer) RecordsInEffect() bool { return true }
 
 // Handle applies the event to the cache, once per event. Every write or invalidation error is
 // returned, so an event is acknowledged only once its invalidation happened.
-func (h *Cache) Handle(ctx context.Context, ev *registry.Event) error {
+func (h *cacheConsumer) Handle(ctx context.Context, ev *registry.Event) error {
 	once := cache.Once{Consumer: ConsumerCache, EventID: ev.ID}
 	var (
 		out cache.Outcome
@@ -74,6 +74,6 @@ func (h *Cache) Handle(ctx context.Context, ev *registry.Event) error {
 
 // refresh writes the product's data as it arrived, so the Python readers see the producer's
 // JSON, guarded by its version (product.created without one is version 1).
-func (h *Cache) refresh(ctx context.Context, once cache.Once, ev *registry.Event, p *registry.Product) (cache.Outcome, error) {
+func (h *cacheConsumer) refresh(ctx context.Context, once cache.Once, ev *registry.Event, p *registry.Product) (cache.Outcome, error) {
 	return h.cache.RefreshProduct(ctx, once, ev.TenantID, p.ProductID, max(p.Version, 1), ev.Data)
 }

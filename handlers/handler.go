@@ -3,17 +3,17 @@ package handlers
 import (
 	"fmt"
 
-	"github.com/eventworker/eventworker/cache"
+	"github.com/eventworker/eventworker/internal/redisclient"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
 )
 
 // storeError wraps an error of the Redis store an effect lives in: Unavailable when Redis could
-// not be reached or cannot serve now (see cache.IsUnavailable), so an outage delays events and
+// not be reached or cannot serve now (see redisclient.IsUnavailable), so an outage delays events and
 // never spends their attempts; a plain transient error otherwise.
 func storeError(ev *registry.Event, err error) error {
 	err = fmt.Errorf("%s: %w", ev.Type, err)
-	if cache.IsUnavailable(err) {
+	if redisclient.IsUnavailable(err) {
 		return handling.Unavailable(err)
 	}
 	return err

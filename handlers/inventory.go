@@ -34,49 +34,49 @@ type EventPublisher interface {
 	Publish(ctx context.Context, ev publisher.Event) (*registry.Event, error)
 }
 
-// InventoryDeps is what the inventory consumer needs.
-type InventoryDeps struct {
+// inventoryDeps is what the inventory consumer needs.
+type inventoryDeps struct {
 	Store     InventoryStore
 	Publisher EventPublisher
 	Logger    *slog.Logger
 }
 
-// Inventory derives product.inventory_low from product.created, product.updated and the items
+// inventoryConsumer derives product.inventory_low from product.created, product.updated and the items
 // of order.confirmed: once per fall of a product's stock from above its threshold to at or
 // below it. See package inventory for how reordering, redelivery and replicas are handled.
-type Inventory struct {
+type inventoryConsumer struct {
 	store InventoryStore
 	pub   EventPublisher
 	log   *slog.Logger
 }
 
-// NewInventory returns the inventory handler.
-func NewInventory(d InventoryDeps) *Inventory {
+// newInventory returns the inventory handler.
+func newInventory(d inventoryDeps) *inventoryConsumer {
 	log := d.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Inventory{store: d.Store, pub: d.Publisher, log: log}
+	return &inventoryConsumer{store: d.Store, pub: d.Publisher, log: log}
 }
 
 // Consumer implements handling.Handler.
-func (h *Inventory) Consumer() string { return ConsumerInventory }
+func (h *inventoryConsumer) Consumer() string { return ConsumerInventory }
 
 // EventTypes implements handling.Handler: the events Handle dispatches on.
-func (h *Inventory) EventTypes() []string {
+func (h *inventoryConsumer) EventTypes() []string {
 	return handling.TypesOf(&registry.ProductCreated{}, &registry.ProductUpdated{}, &registry.OrderConfirmed{})
 }
 
 // RecordsInEffect implements handling.InEffectRecorder: the observation script records the event on the
 // product's timeline and finds it there when the event comes again.
-func (h *Inventory) RecordsInEffect() bool { return true }
+func (h *inventoryConsumer) RecordsInEffect() bool { return true }
 
 // Handle records the event's observations of stock, then publishes every pending alert of the
 // event (also one a failed earlier attempt left) and marks it published. A store or publish
 // failure is transient: the retry finds the pending alert and publishes it under the same
 // event_id, which consumers deduplicate. An event all of whose observations were recorded
 // before, with no alert left pending, is handling.ErrDuplicate.
-func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
+func (h *inventoryConsumer) Handle(ctx context.Context, ev *registry.Event) error {
 	obs, err := inventoryObservations(ev)
 	if err != nil {
 		return handling.Permanent(err)
@@ -141,7 +141,7 @@ func (h *Inventory) Handle(ctx context.Context, ev *registry.Event) error {
 }
 
 // publish sends one pending alert and marks it published.
-func (h *Inventory) publish(ctx context.Context, log *slog.Logger, ev *registry.Event, a *inventory.Alert) error {
+func (h *inventoryConsumer) publish(ctx context.Context, log *slog.Logger, ev *registry.Event, a *inventory.Alert) error {
 	correlation := ev.CorrelationID
 	if correlation == "" {
 		// The source starts the flow: the contract's derived events copy a correlation_id.

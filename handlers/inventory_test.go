@@ -68,12 +68,12 @@ func (p *invPublisher) Publish(ctx context.Context, ev publisher.Event) (*regist
 
 // newInventoryHandler returns the handler on a real Redis store under a prefix of its own, and
 // the buffer its JSON logs go to.
-func newInventoryHandler(t *testing.T) (*Inventory, *invPublisher, *bytes.Buffer) {
+func newInventoryHandler(t *testing.T) (*inventoryConsumer, *invPublisher, *bytes.Buffer) {
 	t.Helper()
 	rdb, prefix := testenv.Redis(t, "test-handlers-inventory")
 	pub := newInvPublisher(t)
 	var logs bytes.Buffer
-	h := NewInventory(InventoryDeps{
+	h := newInventory(inventoryDeps{
 		Store: inventory.New(rdb, prefix), Publisher: pub,
 		Logger: logging.New(&logs, slog.LevelDebug),
 	})
@@ -121,7 +121,7 @@ func (h handledEvent) LogAttrs() []slog.Attr {
 
 // handleAll handles evs in order, each with a context that names it as the worker's does; a
 // redelivered event is handling.ErrDuplicate, as the worker expects.
-func handleAll(t *testing.T, h *Inventory, evs ...*registry.Event) {
+func handleAll(t *testing.T, h *inventoryConsumer, evs ...*registry.Event) {
 	t.Helper()
 	for _, ev := range evs {
 		if err := h.Handle(logging.WithEvent(context.Background(), handledEvent{ev}), ev); err != nil && !errors.Is(err, handling.ErrDuplicate) {

@@ -20,67 +20,67 @@ import (
 // ConsumerNotifications is the notifications consumer of registry.yaml.
 const ConsumerNotifications = "notifications"
 
-// ErrNoTenantProfile reports an email that needs the tenant's profile (the low-stock alert's
+// errNoTenantProfile reports an email that needs the tenant's profile (the low-stock alert's
 // recipient) before tenant.provisioned was seen. It is transient: the profile may arrive.
-var ErrNoTenantProfile = errors.New("no tenant profile yet (tenant.provisioned not seen)")
+var errNoTenantProfile = errors.New("no tenant profile yet (tenant.provisioned not seen)")
 
 // MailSender delivers rendered emails.
 type MailSender interface {
 	Send(ctx context.Context, m *mailer.Message) error
 }
 
-// TenantDirectory is what the notifications consumer reads and keeps about tenants and their
+// tenantDirectory is what the notifications consumer reads and keeps about tenants and their
 // customers; *tenants.Store is one.
-type TenantDirectory interface {
+type tenantDirectory interface {
 	// Recipient returns the tenant's profile and, for a userID, the locale that customer
 	// registered with, after storing remember as that locale when it is set: one command.
 	Recipient(ctx context.Context, tenantID, userID, remember string) (p tenants.Profile, hasProfile bool, locale string, err error)
 }
 
-// Notifications sends the contract's emails: order received, payment reminder, order
+// notifications sends the contract's emails: order received, payment reminder, order
 // confirmed and cancelled, welcome, tenant welcome and the low-stock alert.
-type Notifications struct {
+type notifications struct {
 	from     mailer.Address
 	renderer *emails.Renderer
 	mail     MailSender
-	tenants  TenantDirectory
+	tenants  tenantDirectory
 	metrics  *mailer.Metrics
 	log      *slog.Logger
 }
 
-// NotificationsDeps is what the notifications consumer needs.
-type NotificationsDeps struct {
+// notificationsDeps is what the notifications consumer needs.
+type notificationsDeps struct {
 	// From is the platform's sender address; its name stands in for the shop's until the
 	// tenant's profile is known.
 	From     mailer.Address
 	Renderer *emails.Renderer
 	Mail     MailSender
-	Tenants  TenantDirectory
+	Tenants  tenantDirectory
 	Metrics  *mailer.Metrics // may be nil
 	Logger   *slog.Logger
 }
 
-// NewNotifications returns the notifications handler.
-func NewNotifications(d NotificationsDeps) *Notifications {
+// newNotifications returns the notifications handler.
+func newNotifications(d notificationsDeps) *notifications {
 	log := d.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Notifications{from: d.From, renderer: d.Renderer, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
+	return &notifications{from: d.From, renderer: d.Renderer, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
 }
 
 // Consumer implements handling.Handler.
-func (n *Notifications) Consumer() string { return ConsumerNotifications }
+func (n *notifications) Consumer() string { return ConsumerNotifications }
 
 // EventTypes implements handling.Handler: the events Handle dispatches on.
-func (n *Notifications) EventTypes() []string {
+func (n *notifications) EventTypes() []string {
 	return handling.TypesOf(&registry.OrderCreated{}, &registry.OrderPendingPayment{}, &registry.OrderConfirmed{}, &registry.OrderCancelled{}, &registry.UserRegistered{}, &registry.TenantProvisioned{}, &registry.ProductInventoryLow{})
 }
 
 // Handle sends the event's email once. A suspended tenant's emails are suppressed; an SMTP
 // rejection or an invalid recipient is permanent; a mail server that cannot be reached is
 // Unavailable (the email waits for it); everything else is retried.
-func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
+func (n *notifications) Handle(ctx context.Context, ev *registry.Event) error {
 	out, err := compose(ev)
 	if err != nil {
 		return handling.Permanent(err)
@@ -101,7 +101,7 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 	}
 	if out.toOwner {
 		if !hasProfile || profile.OwnerEmail == "" {
-			return fmt.Errorf("%s email to the owner of tenant %s: %w", out.template, ev.TenantID, ErrNoTenantProfile)
+			return fmt.Errorf("%s email to the owner of tenant %s: %w", out.template, ev.TenantID, errNoTenantProfile)
 		}
 		out.to = mailer.Address{Email: profile.OwnerEmail}
 	}
@@ -128,9 +128,15 @@ func (n *Notifications) Handle(ctx context.Context, ev *registry.Event) error {
 	return nil
 }
 
-// Preview renders the email ev would send for a tenant with profile, in locale when given
-// (else as Handle would choose), without sending it or reading any state.
-func (n *Notifications) Preview(ev *registry.Event, profile tenants.Profile, locale string) (*mailer.Message, error) {
+// PreviewEmail renders the email the notifications consumer would send for ev, for a tenant with
+// profile, in locale when given (else as it would choose), from d.MailFrom with d.Emails'
+// templates, without sending it or reading any state: `eventworker preview`.
+func PreviewEmail(d Deps, ev *registry.Event, profile tenants.Profile, locale string) (*mailer.Message, error) {
+	return newNotifications(notificationsDeps{From: d.MailFrom, Renderer: d.Emails}).preview(ev, profile, locale)
+}
+
+// preview renders the email ev would send (PreviewEmail).
+func (n *notifications) preview(ev *registry.Event, profile tenants.Profile, locale string) (*mailer.Message, error) {
 	out, err := compose(ev)
 	if err != nil {
 		return nil, err
@@ -146,7 +152,7 @@ func (n *Notifications) Preview(ev *registry.Event, profile tenants.Profile, loc
 }
 
 // message renders out into an email branded for the tenant.
-func (n *Notifications) message(ev *registry.Event, out *outgoing, profile tenants.Profile, hasProfile bool, locales []string) (*mailer.Message, error) {
+func (n *notifications) message(ev *registry.Event, out *outgoing, profile tenants.Profile, hasProfile bool, locales []string) (*mailer.Message, error) {
 	shop := emails.Shop{Name: n.from.Name, SupportEmail: profile.SupportEmail}
 	switch {
 	case out.shopName != "":

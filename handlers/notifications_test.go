@@ -56,7 +56,7 @@ func (m *memTenants) Recipient(_ context.Context, id, user, remember string) (te
 
 const shopID = "acme"
 
-func newNotifications(t *testing.T) (*Notifications, *memSender, *memTenants, *mailer.Metrics) {
+func testNotifications(t *testing.T) (*notifications, *memSender, *memTenants, *mailer.Metrics) {
 	t.Helper()
 	r, err := emails.New(emails.Config{})
 	if err != nil {
@@ -71,7 +71,7 @@ func newNotifications(t *testing.T) (*Notifications, *memSender, *memTenants, *m
 		locales: map[string]string{},
 	}
 	m := mailer.NewMetrics(prometheus.NewRegistry())
-	n := NewNotifications(NotificationsDeps{
+	n := newNotifications(notificationsDeps{
 		From: mailer.Address{Name: "Shop", Email: "noreply@platform.example"}, Renderer: r,
 		Mail: s, Tenants: ts, Metrics: m,
 	})
@@ -122,7 +122,7 @@ func TestNotificationsEmails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/v%d", tt.typ, tt.version), func(t *testing.T) {
-			n, s, _, _ := newNotifications(t)
+			n, s, _, _ := testNotifications(t)
 			ev := event(t, tt.typ, tt.version, tt.data)
 			if err := n.Handle(context.Background(), ev); err != nil {
 				t.Fatal(err)
@@ -176,7 +176,7 @@ func TestSuspendedTenantIsSuppressed(t *testing.T) {
 		{"product.inventory_low", `{"product_id":"p-1","sku":"S","name":"Tent","inventory_quantity":2,"low_stock_threshold":5}`, emails.LowStock},
 	} {
 		t.Run(typ.typ, func(t *testing.T) {
-			n, s, ts, m := newNotifications(t)
+			n, s, ts, m := testNotifications(t)
 			p := ts.profiles[shopID]
 			p.Suspended = true
 			ts.profiles[shopID] = p
@@ -195,11 +195,11 @@ func TestSuspendedTenantIsSuppressed(t *testing.T) {
 }
 
 func TestLowStockWithoutProfileIsTransient(t *testing.T) {
-	n, s, ts, _ := newNotifications(t)
+	n, s, ts, _ := testNotifications(t)
 	delete(ts.profiles, shopID)
 	err := n.Handle(context.Background(), event(t, "product.inventory_low", 1, `{"product_id":"p-1","sku":"S","name":"Tent","inventory_quantity":2,"low_stock_threshold":5}`))
-	if !errors.Is(err, ErrNoTenantProfile) || handling.IsPermanent(err) {
-		t.Fatalf("Handle = %v (permanent %v), want a transient ErrNoTenantProfile", err, handling.IsPermanent(err))
+	if !errors.Is(err, errNoTenantProfile) || handling.IsPermanent(err) {
+		t.Fatalf("Handle = %v (permanent %v), want a transient errNoTenantProfile", err, handling.IsPermanent(err))
 	}
 	if !strings.Contains(err.Error(), "tenant.provisioned") {
 		t.Errorf("error %q should say what is missing", err)
@@ -210,7 +210,7 @@ func TestLowStockWithoutProfileIsTransient(t *testing.T) {
 }
 
 func TestCustomerEmailWithoutProfileUsesThePlatformName(t *testing.T) {
-	n, s, ts, _ := newNotifications(t)
+	n, s, ts, _ := testNotifications(t)
 	delete(ts.profiles, shopID)
 	if err := n.Handle(context.Background(), event(t, "order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com"}`)); err != nil {
 		t.Fatal(err)
@@ -234,7 +234,7 @@ func TestSendErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, s, _, _ := newNotifications(t)
+			n, s, _, _ := testNotifications(t)
 			s.err = tt.err
 			err := n.Handle(context.Background(), event(t, "order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com"}`))
 			if err == nil || handling.IsPermanent(err) != tt.permanent || !strings.Contains(err.Error(), tt.err.Error()) {
@@ -248,7 +248,7 @@ func TestSendErrors(t *testing.T) {
 }
 
 func TestStateErrorsAreTransient(t *testing.T) {
-	n, s, ts, _ := newNotifications(t)
+	n, s, ts, _ := testNotifications(t)
 	ts.err = errors.New("redis: connection refused")
 	err := n.Handle(context.Background(), event(t, "order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com"}`))
 	if err == nil || handling.IsPermanent(err) || len(s.sent) != 0 {
@@ -257,7 +257,7 @@ func TestStateErrorsAreTransient(t *testing.T) {
 }
 
 func TestLocaleChoice(t *testing.T) {
-	n, s, ts, _ := newNotifications(t)
+	n, s, ts, _ := testNotifications(t)
 	ctx := context.Background()
 	// The tenant writes German; a customer who registered in English gets English.
 	p := ts.profiles[shopID]
@@ -292,16 +292,16 @@ func TestLocaleChoice(t *testing.T) {
 }
 
 func TestPreview(t *testing.T) {
-	n, _, _, _ := newNotifications(t)
+	n, _, _, _ := testNotifications(t)
 	ev := event(t, "product.inventory_low", 1, `{"product_id":"p-1","sku":"S","name":"Tent","inventory_quantity":2,"low_stock_threshold":5}`)
-	m, err := n.Preview(ev, tenants.Profile{Name: "Preview Shop", OwnerEmail: "o@preview.example"}, "de")
+	m, err := n.preview(ev, tenants.Profile{Name: "Preview Shop", OwnerEmail: "o@preview.example"}, "de")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.To[0].Email != "o@preview.example" || m.Subject != "Preview Shop: Tent wird knapp (noch 2)" {
 		t.Errorf("preview: to %+v, subject %q", m.To, m.Subject)
 	}
-	if _, err := n.Preview(event(t, "user.updated", 1, `{"user_id":"u"}`), tenants.Profile{}, ""); err == nil {
+	if _, err := n.preview(event(t, "user.updated", 1, `{"user_id":"u"}`), tenants.Profile{}, ""); err == nil {
 		t.Error("preview of an event without an email: want an error")
 	}
 }
@@ -312,7 +312,7 @@ func TestEveryExampleRenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, s, _, _ := newNotifications(t)
+	n, s, _, _ := testNotifications(t)
 	for _, typ := range reg.EventsOf(ConsumerNotifications) {
 		et, err := reg.Type(typ)
 		if err != nil {

@@ -70,7 +70,7 @@ func TestTenantsHandler(t *testing.T) {
 		t.Run(tt.typ+tt.data, func(t *testing.T) {
 			rec := &recTenants{}
 			ev := event(t, tt.typ, 1, tt.data)
-			err := NewTenants(rec).Handle(context.Background(), ev)
+			err := newTenants(rec).Handle(context.Background(), ev)
 			if handling.IsPermanent(err) != tt.permanent || (err != nil && !tt.permanent) {
 				t.Fatalf("Handle = %v, want permanent=%v", err, tt.permanent)
 			}
@@ -96,7 +96,7 @@ func TestTenantsHandler(t *testing.T) {
 	// handler checks again, so no path can change another tenant's state.
 	ev := event(t, "tenant.suspended", 1, `{"tenant_id":"acme"}`)
 	ev.TenantID = "other"
-	if err := NewTenants(&recTenants{}).Handle(context.Background(), ev); !handling.IsPermanent(err) {
+	if err := newTenants(&recTenants{}).Handle(context.Background(), ev); !handling.IsPermanent(err) {
 		t.Errorf("mismatched tenant: %v, want a permanent error", err)
 	}
 	reactivated := event(t, "tenant.reactivated", 1, `{"tenant_id":"acme"}`)
@@ -111,11 +111,11 @@ func TestTenantsHandler(t *testing.T) {
 		{"record found", &recTenants{res: tenants.Duplicate}, func(err error) bool { return errors.Is(err, handling.ErrDuplicate) }, "ErrDuplicate"},
 		{"older", &recTenants{res: tenants.Older}, func(err error) bool { return err == nil }, "nil"},
 	} {
-		if err := NewTenants(tc.rec).Handle(context.Background(), reactivated); !tc.check(err) {
+		if err := newTenants(tc.rec).Handle(context.Background(), reactivated); !tc.check(err) {
 			t.Errorf("%s: Handle = %v, want %s", tc.name, err, tc.want)
 		}
 	}
-	if !handling.RecordsInEffect(NewTenants(&recTenants{})) {
+	if !handling.RecordsInEffect(newTenants(&recTenants{})) {
 		t.Error("the tenants handler must record its events in its effects")
 	}
 }
@@ -171,7 +171,7 @@ func TestCacheHandler(t *testing.T) {
 		t.Run(tt.typ, func(t *testing.T) {
 			rec := &recCache{}
 			ev := event(t, tt.typ, 1, tt.data)
-			if err := NewCache(rec).Handle(context.Background(), ev); err != nil {
+			if err := newCache(rec).Handle(context.Background(), ev); err != nil {
 				t.Fatal(err)
 			}
 			if len(rec.calls) != 1 || rec.calls[0] != tt.want {
@@ -181,21 +181,21 @@ func TestCacheHandler(t *testing.T) {
 				t.Errorf("once = %+v, want the cache consumer and event %s", rec.onces, ev.ID)
 			}
 			// The record was there: the write changed nothing, and the event is a duplicate.
-			if err := NewCache(&recCache{out: cache.Duplicate}).Handle(context.Background(), ev); !errors.Is(err, handling.ErrDuplicate) {
+			if err := newCache(&recCache{out: cache.Duplicate}).Handle(context.Background(), ev); !errors.Is(err, handling.ErrDuplicate) {
 				t.Errorf("record found: Handle = %v, want handling.ErrDuplicate", err)
 			}
 		})
 	}
 	updated := event(t, "user.updated", 1, `{"user_id":"u-1"}`)
 	rec := &recCache{err: errors.New("ERR wrong kind of value")}
-	if err := NewCache(rec).Handle(context.Background(), updated); err == nil || handling.IsPermanent(err) || handling.IsUnavailable(err) {
+	if err := newCache(rec).Handle(context.Background(), updated); err == nil || handling.IsPermanent(err) || handling.IsUnavailable(err) {
 		t.Errorf("invalidation error: %v, want a transient error so the event is not acknowledged", err)
 	}
 	rec = &recCache{err: fmt.Errorf("drop user: %w", io.EOF)}
-	if err := NewCache(rec).Handle(context.Background(), updated); !handling.IsUnavailable(err) {
+	if err := newCache(rec).Handle(context.Background(), updated); !handling.IsUnavailable(err) {
 		t.Errorf("Redis gone: %v, want Unavailable, so the outage spends no attempt", err)
 	}
-	if !handling.RecordsInEffect(NewCache(&recCache{})) {
+	if !handling.RecordsInEffect(newCache(&recCache{})) {
 		t.Error("the cache handler must record its events in its effects")
 	}
 }
@@ -230,7 +230,7 @@ func TestAnalyticsHandler(t *testing.T) {
 		t.Run(tt.typ, func(t *testing.T) {
 			rec := &recCounter{}
 			ev := event(t, tt.typ, tt.version, tt.data)
-			if err := NewAnalytics(rec).Handle(context.Background(), ev); err != nil {
+			if err := newAnalytics(rec).Handle(context.Background(), ev); err != nil {
 				t.Fatal(err)
 			}
 			if len(rec.incr) != 1 || len(rec.incr[0]) != len(tt.want) || rec.ids[0] != ev.ID {
@@ -241,7 +241,7 @@ func TestAnalyticsHandler(t *testing.T) {
 					t.Errorf("%s = %d, want %d", k, rec.incr[0][k], v)
 				}
 			}
-			if err := NewAnalytics(&recCounter{seen: true}).Handle(context.Background(), ev); !errors.Is(err, handling.ErrDuplicate) {
+			if err := newAnalytics(&recCounter{seen: true}).Handle(context.Background(), ev); !errors.Is(err, handling.ErrDuplicate) {
 				t.Errorf("counted before: Handle = %v, want handling.ErrDuplicate", err)
 			}
 		})

@@ -14,37 +14,37 @@ import (
 // ConsumerTenants is the tenants consumer of registry.yaml.
 const ConsumerTenants = "tenants"
 
-// TenantWriter keeps tenant profiles and suspension flags, ordered by the events' times, each
+// tenantWriter keeps tenant profiles and suspension flags, ordered by the events' times, each
 // write at most once per event given its Mark; *tenants.Store is one.
-type TenantWriter interface {
+type tenantWriter interface {
 	SaveProfile(ctx context.Context, m idempotency.Mark, p tenants.Profile, occurredAt time.Time) (tenants.Result, error)
 	SetSuspended(ctx context.Context, m idempotency.Mark, tenantID string, suspended bool, occurredAt time.Time) (tenants.Result, error)
 }
 
-// Tenants keeps each tenant's profile (tenant.provisioned) and suspension flag
+// tenantsConsumer keeps each tenant's profile (tenant.provisioned) and suspension flag
 // (tenant.suspended, tenant.reactivated), which the notifications consumer reads.
-type Tenants struct {
-	store TenantWriter
+type tenantsConsumer struct {
+	store tenantWriter
 }
 
-// NewTenants returns the tenants handler.
-func NewTenants(store TenantWriter) *Tenants { return &Tenants{store: store} }
+// newTenants returns the tenants handler.
+func newTenants(store tenantWriter) *tenantsConsumer { return &tenantsConsumer{store: store} }
 
 // Consumer implements handling.Handler.
-func (h *Tenants) Consumer() string { return ConsumerTenants }
+func (h *tenantsConsumer) Consumer() string { return ConsumerTenants }
 
 // EventTypes implements handling.Handler: the events Handle dispatches on.
-func (h *Tenants) EventTypes() []string {
+func (h *tenantsConsumer) EventTypes() []string {
 	return handling.TypesOf(&registry.TenantProvisioned{}, &registry.TenantSuspended{}, &registry.TenantReactivated{})
 }
 
 // RecordsInEffect implements handling.InEffectRecorder: every write records the event in its script.
-func (h *Tenants) RecordsInEffect() bool { return true }
+func (h *tenantsConsumer) RecordsInEffect() bool { return true }
 
 // Handle stores the profile or flag unless a later event already did, once per event:
 // redelivered or reordered events never bring back an old profile or undo a later suspension
 // or reactivation.
-func (h *Tenants) Handle(ctx context.Context, ev *registry.Event) error {
+func (h *tenantsConsumer) Handle(ctx context.Context, ev *registry.Event) error {
 	m := idempotency.Mark{Consumer: ConsumerTenants, EventID: ev.ID}
 	var (
 		res tenants.Result

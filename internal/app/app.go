@@ -13,13 +13,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/redisclient"
 	"github.com/eventworker/eventworker/internal/version"
 	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/internal/worker/handling"
@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	redis.SetLogger(logging.NewRedisLogger(log))
 	a.Redis = o.rdb
 	if a.Redis == nil {
-		if a.Redis, err = cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile); err != nil {
+		if a.Redis, err = redisclient.New(cfg.RedisURL, cfg.RedisCAFile); err != nil {
 			return nil, fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err)
 		}
 		a.onClose(func() { _ = a.Redis.Close() })

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/mailer"
+	"github.com/eventworker/eventworker/internal/redisclient"
 )
 
 // Check reports, all at once, every problem of cfg that would stop the worker after it started:
@@ -23,7 +23,7 @@ func Check(cfg *config.Config) error {
 	} else if problems := reg.Lint(); len(problems) > 0 {
 		errs = append(errs, fmt.Errorf("registry does not pass lint: %w", errors.Join(problems...)))
 	}
-	if err := cache.CheckURL(cfg.RedisURL, cfg.RedisCAFile); err != nil {
+	if err := redisclient.Check(cfg.RedisURL, cfg.RedisCAFile); err != nil {
 		errs = append(errs, fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err))
 	}
 	if _, err := broker.TLSConfig(cfg.AMQPURL, cfg.AMQPCAFile); err != nil {

@@ -30,10 +30,10 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/app"
 	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/internal/redisclient"
 	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
@@ -130,7 +130,7 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Mode: o.Mode, Mix: o.Mix, Machine: machine(), Consumers: filled}
-	rdb, err := cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile)
+	rdb, err := redisclient.New(cfg.RedisURL, cfg.RedisCAFile)
 	if err != nil {
 		return nil, err
 	}
@@ -499,7 +499,7 @@ func cleanup(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, 
 		_ = ch.ExchangeDelete(reg.Exchange(), false, false)
 		_ = ch.Close()
 	}
-	rdb, err := cache.NewClient(cfg.RedisURL)
+	rdb, err := redisclient.New(cfg.RedisURL, "")
 	if err != nil {
 		return
 	}
@@ -540,7 +540,7 @@ func keysDB(raw string) (string, error) {
 
 // loadKeys writes n small unrelated keys under the bench's prefix (so cleanup removes them).
 func loadKeys(ctx context.Context, cfg *config.Config, n int) error {
-	rdb, err := cache.NewClient(cfg.RedisURL)
+	rdb, err := redisclient.New(cfg.RedisURL, "")
 	if err != nil {
 		return err
 	}

@@ -16,11 +16,11 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/app"
 	"github.com/eventworker/eventworker/internal/idempotency"
+	"github.com/eventworker/eventworker/internal/redisclient"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
@@ -93,7 +93,7 @@ func Child(ctx context.Context, spec string, getenv func(string) string, stdout,
 		}
 		defer pprof.StopCPUProfile()
 	}
-	rdb, err := cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile)
+	rdb, err := redisclient.New(cfg.RedisURL, cfg.RedisCAFile)
 	if err != nil {
 		return err
 	}

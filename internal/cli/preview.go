@@ -83,7 +83,7 @@ func runPreview(_ context.Context, e *env, path string, args []string) int {
 	if err != nil {
 		return e.fail(path, err)
 	}
-	n := handlers.NewNotifications(handlers.NotificationsDeps{From: from, Renderer: renderer})
+	deps := handlers.Deps{MailFrom: from, Emails: renderer}
 	if *out != "" {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return e.fail(path, fmt.Errorf("--out: %w", err))
@@ -97,7 +97,7 @@ func runPreview(_ context.Context, e *env, path string, args []string) int {
 		if *tenant != "" {
 			ev.TenantID = *tenant
 		}
-		m, err := n.Preview(ev, profile, *locale)
+		m, err := handlers.PreviewEmail(deps, ev, profile, *locale)
 		if err != nil {
 			return e.fail(path, fmt.Errorf("%s: %w", src.label, err))
 		}

@@ -8,8 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/internal/analytics"
+	"github.com/eventworker/eventworker/internal/redisclient"
 )
 
 const statsSummary = "Print a tenant's daily counters: orders, revenue, registrations"
@@ -44,7 +44,7 @@ func runStats(ctx context.Context, e *env, path string, args []string) int {
 	if err != nil {
 		return e.fail(path, err)
 	}
-	rdb, err := cache.NewClientWithCA(cfg.RedisURL, cfg.RedisCAFile)
+	rdb, err := redisclient.New(cfg.RedisURL, cfg.RedisCAFile)
 	if err != nil {
 		return e.fail(path, fmt.Errorf("EVENTWORKER_REDIS_URL: %w", err))
 	}

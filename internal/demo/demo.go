@@ -29,6 +29,7 @@ import (
 	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/redisclient"
 	"github.com/eventworker/eventworker/internal/tenants"
 	"github.com/eventworker/eventworker/internal/version"
 	"github.com/eventworker/eventworker/publisher"
@@ -176,7 +177,7 @@ func start(parent context.Context, o Options) (_ *rig, err error) {
 	}
 	// The worker as `run` builds it (app.New), with the transport and Redis swapped: events
 	// travel in this process, and RabbitMQ is never dialled.
-	r.rdb, err = cache.NewClient(r.cfg.RedisURL)
+	r.rdb, err = redisclient.New(r.cfg.RedisURL, "")
 	if err != nil {
 		return nil, fmt.Errorf("redis client for the embedded Redis: %w", err)
 	}

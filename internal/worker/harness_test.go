@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/handlers"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/logging"
@@ -375,4 +376,16 @@ func workerConfig(c *config.Config) Config {
 		ShutdownTimeout: c.ShutdownTimeout, MaxBodyBytes: c.MaxBodyBytes,
 		PauseAfter: c.PauseAfter, PauseMax: c.PauseMax,
 	}
+}
+
+// builtIn is the handler of consumer that handlers.All builds from d, as the worker runs it.
+func builtIn(t *testing.T, consumer string, d handlers.Deps) handling.Handler {
+	t.Helper()
+	for _, h := range handlers.All(d) {
+		if h.Consumer() == consumer {
+			return h
+		}
+	}
+	t.Fatalf("handlers.All has no handler for consumer %s", consumer)
+	return nil
 }

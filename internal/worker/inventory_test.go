@@ -45,8 +45,8 @@ func invStart(e *env) {
 		}
 		_ = pub.Close()
 	})
-	h := handlers.NewInventory(handlers.InventoryDeps{
-		Store: inventory.New(e.rdb, e.cfg.CachePrefix), Publisher: pub, Logger: log,
+	h := builtIn(e.t, handlers.ConsumerInventory, handlers.Deps{
+		Inventory: inventory.New(e.rdb, e.cfg.CachePrefix), Publisher: pub, Logger: log,
 	})
 	hs := e.rec.handlers(e.reg)
 	replaced := false

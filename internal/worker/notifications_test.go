@@ -31,6 +31,7 @@ import (
 	"github.com/eventworker/eventworker/internal/smtptest"
 	"github.com/eventworker/eventworker/internal/tenants"
 	"github.com/eventworker/eventworker/internal/testenv"
+	"github.com/eventworker/eventworker/internal/worker/handling"
 )
 
 // The notifications consumer end to end: events published to RabbitMQ go through the worker's
@@ -55,7 +56,7 @@ type notifEnv struct {
 	smtp    *smtptest.Server
 	tenants *tenants.Store
 	mail    *mailer.Metrics
-	handler *handlers.Notifications
+	handler handling.Handler
 }
 
 // newNotifEnv builds the harness's env and, before it, the SMTP server, the sender and the tenant
@@ -91,8 +92,8 @@ func newNotifEnv(t *testing.T, tweak func(*config.Config)) *notifEnv {
 	e := newEnv(t, tweak)
 	return &notifEnv{
 		env: e, smtp: srv, tenants: store, mail: mm,
-		handler: handlers.NewNotifications(handlers.NotificationsDeps{
-			From: notifFrom, Renderer: renderer, Mail: sender, Tenants: store, Metrics: mm, Logger: log,
+		handler: builtIn(t, handlers.ConsumerNotifications, handlers.Deps{
+			MailFrom: notifFrom, Emails: renderer, Mail: sender, Tenants: store, MailMetrics: mm, Logger: log,
 		}),
 	}
 }

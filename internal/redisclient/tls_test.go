@@ -1,4 +1,4 @@
-package cache_test
+package redisclient_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eventworker/eventworker/cache"
+	"github.com/eventworker/eventworker/internal/redisclient"
 	"github.com/eventworker/eventworker/internal/testenv"
 )
 
@@ -51,7 +51,7 @@ func TestRedisOverTLS(t *testing.T) {
 	addr, pki := tlsRedis(t)
 	ctx := context.Background()
 
-	rdb, err := cache.NewClientWithCA("rediss://"+addr+"/0", pki.CAFile)
+	rdb, err := redisclient.New("rediss://"+addr+"/0", pki.CAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,16 +59,13 @@ func TestRedisOverTLS(t *testing.T) {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		t.Fatalf("PING over TLS with the test CA: %v", err)
 	}
-	c, err := cache.New(rdb, cache.Config{Prefix: "tls:"})
-	if err != nil {
-		t.Fatal(err)
+	if err := rdb.Set(ctx, "tls:k", "v", time.Minute).Err(); err != nil {
+		t.Errorf("SET over TLS: %v", err)
 	}
-	if written, err := c.RefreshProduct(ctx, cache.Once{}, "t", "p", 1, []byte(`{"version":1}`)); err != nil || written != cache.Written {
-		t.Errorf("RefreshProduct over TLS = %v, %v", written, err)
-	}
+	t.Cleanup(func() { rdb.Del(context.Background(), "tls:k") })
 
 	// Without the CA the server's certificate is not trusted.
-	plain, err := cache.NewClient("rediss://" + addr + "/0")
+	plain, err := redisclient.New("rediss://"+addr+"/0", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +79,9 @@ func TestRedisOverTLS(t *testing.T) {
 		{"rediss://" + addr + "/0", pki.CAFile + ".missing", "no such file"},
 		{"rediss://" + addr + "/0", pki.KeyFile, "holds no PEM certificate"},
 	} {
-		_, err := cache.NewClientWithCA(tt.url, tt.ca)
-		if !errors.Is(err, cache.ErrInvalidCAFile) || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("NewClientWithCA(%s, %s) = %v, want ErrInvalidCAFile saying %q", tt.url, tt.ca, err, tt.want)
+		_, err := redisclient.New(tt.url, tt.ca)
+		if !errors.Is(err, redisclient.ErrInvalidCAFile) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New(%s, %s) = %v, want ErrInvalidCAFile saying %q", tt.url, tt.ca, err, tt.want)
 		}
 	}
 }

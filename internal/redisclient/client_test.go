@@ -1,4 +1,4 @@
-package cache_test
+package redisclient_test
 
 import (
 	"context"
@@ -10,20 +10,20 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/eventworker/eventworker/cache"
+	"github.com/eventworker/eventworker/internal/redisclient"
 	"github.com/eventworker/eventworker/internal/testenv"
 )
 
 // TestNewClientConnects builds a client from a redis:// URL and talks to the test Redis.
 func TestNewClientConnects(t *testing.T) {
 	addr := testenv.RedisAddr(t)
-	client, err := cache.NewClient("redis://" + addr + "/0?dial_timeout=3s&client_name=cachetest")
+	client, err := redisclient.New("redis://"+addr+"/0?dial_timeout=3s&client_name=cachetest", "")
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
 	defer client.Close()
 	if _, ok := client.(*redis.Client); !ok {
-		t.Errorf("NewClient(redis://) = %T, want *redis.Client", client)
+		t.Errorf("New(redis://) = %T, want *redis.Client", client)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -36,7 +36,7 @@ func TestNewClientConnects(t *testing.T) {
 	}
 }
 
-// TestParseURL checks what NewClient makes of each accepted form, without connecting.
+// TestParseURL checks what New makes of each accepted form, without connecting.
 func TestParseURL(t *testing.T) {
 	t.Run("redis", func(t *testing.T) {
 		o := parseSimple(t, "redis://u:p%40ss@db.example:6380/3?pool_size=7")
@@ -57,7 +57,7 @@ func TestParseURL(t *testing.T) {
 		}
 	})
 	t.Run("sentinel", func(t *testing.T) {
-		_, o, _, err := cache.ParseURL("redis+sentinel://app:s3cret@s1:26379,s2,[::1]:26380/mymaster/2?dial_timeout=2s&sentinel_password=sp")
+		_, o, _, err := redisclient.ParseURL("redis+sentinel://app:s3cret@s1:26379,s2,[::1]:26380/mymaster/2?dial_timeout=2s&sentinel_password=sp")
 		if err != nil || o == nil {
 			t.Fatalf("ParseURL = %v, %v", o, err)
 		}
@@ -73,7 +73,7 @@ func TestParseURL(t *testing.T) {
 		}
 	})
 	t.Run("sentinel without DB or credentials, with TLS", func(t *testing.T) {
-		_, o, _, err := cache.ParseURL("rediss+sentinel://s1/mymaster")
+		_, o, _, err := redisclient.ParseURL("rediss+sentinel://s1/mymaster")
 		if err != nil || o == nil {
 			t.Fatalf("ParseURL = %v, %v", o, err)
 		}
@@ -82,7 +82,7 @@ func TestParseURL(t *testing.T) {
 		}
 	})
 	t.Run("cluster", func(t *testing.T) {
-		_, _, o, err := cache.ParseURL("redis+cluster://app:s3cret@c1:7000,c2,c3:7002?read_only=true")
+		_, _, o, err := redisclient.ParseURL("redis+cluster://app:s3cret@c1:7000,c2,c3:7002?read_only=true")
 		if err != nil || o == nil {
 			t.Fatalf("ParseURL = %v, %v", o, err)
 		}
@@ -92,7 +92,7 @@ func TestParseURL(t *testing.T) {
 		}
 	})
 	t.Run("cluster with TLS and one seed", func(t *testing.T) {
-		_, _, o, err := cache.ParseURL("rediss+cluster://c1:7000/")
+		_, _, o, err := redisclient.ParseURL("rediss+cluster://c1:7000/")
 		if err != nil || o == nil || o.TLSConfig == nil || !slices.Equal(o.Addrs, []string{"c1:7000"}) {
 			t.Errorf("ParseURL = %+v, %v; want one seed with TLS", o, err)
 		}
@@ -101,7 +101,7 @@ func TestParseURL(t *testing.T) {
 
 func parseSimple(t *testing.T, raw string) *redis.Options {
 	t.Helper()
-	o, f, c, err := cache.ParseURL(raw)
+	o, f, c, err := redisclient.ParseURL(raw)
 	if err != nil || o == nil || f != nil || c != nil {
 		t.Fatalf("ParseURL(%s) = %v, %v, %v, %v; want simple options", raw, o, f, c, err)
 	}
@@ -120,13 +120,13 @@ func TestNewClientTypes(t *testing.T) {
 		{"redis+cluster://127.0.0.1:1,127.0.0.1:2", "*redis.ClusterClient"},
 	}
 	for _, tt := range tests {
-		client, err := cache.NewClient(tt.url)
+		client, err := redisclient.New(tt.url, "")
 		if err != nil {
-			t.Errorf("NewClient(%s): %v", tt.url, err)
+			t.Errorf("New(%s): %v", tt.url, err)
 			continue
 		}
 		if got := typeName(client); got != tt.want {
-			t.Errorf("NewClient(%s) = %s, want %s", tt.url, got, tt.want)
+			t.Errorf("New(%s) = %s, want %s", tt.url, got, tt.want)
 		}
 		_ = client.Close()
 	}
@@ -166,12 +166,12 @@ func TestNewClientRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client, err := cache.NewClient(tt.url)
+			client, err := redisclient.New(tt.url, "")
 			if err == nil {
 				_ = client.Close()
-				t.Fatalf("NewClient(%q) = nil error", tt.url)
+				t.Fatalf("New(%q) = nil error", tt.url)
 			}
-			if !errors.Is(err, cache.ErrInvalidURL) {
+			if !errors.Is(err, redisclient.ErrInvalidURL) {
 				t.Errorf("error %v does not wrap ErrInvalidURL", err)
 			}
 			msg := err.Error()
@@ -196,16 +196,16 @@ func TestNewClientErrorsHidePasswords(t *testing.T) {
 		"redis+cluster://user:hunter2@c1?password=hunter2&bogus=1",
 		"ftp://user:hunter2@host",
 	} {
-		_, err := cache.NewClient(u)
+		_, err := redisclient.New(u, "")
 		if err == nil {
-			t.Errorf("NewClient(%s) = nil error", u)
+			t.Errorf("New(%s) = nil error", u)
 			continue
 		}
 		if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("error shows the password: %v", err)
 		}
 	}
-	if got := cache.RedactURL("redis+sentinel://u:pw@s1,s2/m?sentinel_password=x&db=1"); got != "redis+sentinel://u:xxxxx@s1,s2/m?sentinel_password=xxxxx&db=1" {
+	if got := redisclient.RedactURL("redis+sentinel://u:pw@s1,s2/m?sentinel_password=x&db=1"); got != "redis+sentinel://u:xxxxx@s1,s2/m?sentinel_password=xxxxx&db=1" {
 		t.Errorf("RedactURL = %s", got)
 	}
 }

@@ -1,4 +1,4 @@
-package cache
+package redisclient
 
 import (
 	"crypto/tls"
@@ -18,7 +18,7 @@ const (
 	defaultRedisPort    = "6379"
 )
 
-// NewClient returns a Redis client for rawURL, one of:
+// New returns a Redis client for rawURL, one of:
 //
 //	redis://[user:pass@]host:6379[/db][?opts]       one server (rediss:// for TLS)
 //	unix://[user:pass@]/path/to/redis.sock[?db=N]   one server on a Unix socket
@@ -38,8 +38,12 @@ const (
 // Sentinel and Cluster clients connect lazily, so a parsable URL is no proof that the servers
 // answer: ping the client. A bad URL gives an error wrapping ErrInvalidURL, whose message
 // lists the accepted forms; passwords never appear in it.
-func NewClient(rawURL string) (redis.UniversalClient, error) {
-	p, err := parseURL(rawURL)
+//
+// With a caFile, the client trusts the CA certificates in that PEM file instead of the
+// system's for a TLS URL (rediss://, rediss+sentinel://, rediss+cluster://); a caFile with a
+// URL that does not use TLS is an error, since it would be ignored.
+func New(rawURL, caFile string) (redis.UniversalClient, error) {
+	p, err := prepare(rawURL, caFile)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +110,7 @@ func parseURL(rawURL string) (parsedURL, error) {
 	return p, nil
 }
 
-// setProtocol sets the RESP version the client speaks. NewClient chooses RESP2 unless the URL
+// setProtocol sets the RESP version the client speaks. New chooses RESP2 unless the URL
 // has a protocol option: nothing here uses what RESP3 adds (push notifications for client-side
 // caching), and on a RESP3 connection go-redis looks for pending push notifications around
 // every command, a cost the worker pays per event.
@@ -137,7 +141,7 @@ func hasOption(rawURL, option string) bool {
 }
 
 // multiHostURL is a sentinel or cluster URL taken apart: go-redis's parsers take one host in
-// the authority, so NewClient rewrites the others into addr= options they understand.
+// the authority, so New rewrites the others into addr= options they understand.
 type multiHostURL struct {
 	tls      bool
 	userinfo string // as written, still percent-encoded

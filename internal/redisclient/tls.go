@@ -1,10 +1,8 @@
-package cache
+package redisclient
 
 import (
 	"errors"
 	"fmt"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/eventworker/eventworker/internal/certpool"
 )
@@ -12,20 +10,9 @@ import (
 // ErrInvalidCAFile reports a CA file that cannot be read or holds no PEM certificate.
 var ErrInvalidCAFile = errors.New("invalid Redis CA file")
 
-// NewClientWithCA is NewClient, trusting the CA certificates in the PEM file caFile instead of
-// the system's for a TLS URL (rediss://, rediss+sentinel://, rediss+cluster://). An empty caFile
-// is NewClient; a caFile with a URL that does not use TLS is an error, since it would be ignored.
-func NewClientWithCA(rawURL, caFile string) (redis.UniversalClient, error) {
-	p, err := prepare(rawURL, caFile)
-	if err != nil {
-		return nil, err
-	}
-	return p.client(), nil
-}
-
-// CheckURL reports what NewClientWithCA would refuse of rawURL and caFile, without building a
-// client: for a check of the whole configuration before anything connects.
-func CheckURL(rawURL, caFile string) error {
+// Check reports what New would refuse of rawURL and caFile, without building a client: for a
+// check of the whole configuration before anything connects.
+func Check(rawURL, caFile string) error {
 	_, err := prepare(rawURL, caFile)
 	return err
 }
