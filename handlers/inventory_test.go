@@ -21,6 +21,7 @@ import (
 	"github.com/eventworker/eventworker/internal/testenv"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
+	"github.com/eventworker/eventworker/publisher/watermillbus"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -39,7 +40,7 @@ type invPublisher struct {
 func newInvPublisher(t *testing.T) *invPublisher {
 	t.Helper()
 	bus := gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{})
-	real, err := publisher.NewWithPublisher(bus, publisher.Config{Producer: "eventworker"})
+	real, err := watermillbus.New(bus, publisher.Config{Producer: "eventworker"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ const maxProducer = 128
 // Config configures a Publisher. Zero values take the defaults noted on each field.
 type Config struct {
 	// URL is the AMQP URL of the broker, e.g. amqp://user:pass@host:5672/vhost. New requires
-	// it; NewWithPublisher ignores it.
+	// it; NewWithSender ignores it.
 	URL string
 	// TLSConfig, when set, is used for an amqps:// URL instead of one built from the URL's
 	// cacertfile, certfile and keyfile parameters (system CAs when there are none).
@@ -80,7 +80,7 @@ func (c *Config) setDefaults() {
 }
 
 // Validate reports every problem of the config at once; the error matches ErrInvalidConfig. An
-// empty URL is New's concern, not Validate's, since NewWithPublisher needs none.
+// empty URL is New's concern, not Validate's, since NewWithSender needs none.
 func (c Config) Validate() error {
 	var problems []error
 	if c.URL != "" {

@@ -108,10 +108,10 @@ func TestNewRejectsBadConfigWithoutDialing(t *testing.T) {
 	}
 }
 
-func TestNewWithPublisherNeedsAPublisher(t *testing.T) {
+func TestNewWithSenderNeedsASender(t *testing.T) {
 	t.Parallel()
-	if _, err := NewWithPublisher(nil, Config{}); !errors.Is(err, ErrInvalidConfig) {
-		t.Errorf("NewWithPublisher(nil) = %v, want ErrInvalidConfig", err)
+	if _, err := NewWithSender(nil, Config{}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("NewWithSender(nil) = %v, want ErrInvalidConfig", err)
 	}
 }
 

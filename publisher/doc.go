@@ -15,9 +15,9 @@
 // the dropped connection took with it is sent once more on the new one (consumers deduplicate by
 // event_id).
 //
-// In process (NewWithPublisher) it hands the same validated body to any Watermill
-// message.Publisher, such as gochannel's, with the event type as topic and the event_id as the
-// message UUID.
+// Elsewhere (NewWithSender) it hands the same validated body to a Sender: package watermillbus
+// has one for any Watermill message.Publisher, such as gochannel's, for in-process use. It lives
+// in its own package, so producers on RabbitMQ compile neither Watermill nor it.
 //
 // The typed helpers (OrderCreated, ProductCreated, ...) publish one event of each type of the
 // contract from its registry payload.

@@ -69,10 +69,10 @@ func TestPublishFillsEnvelope(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
-			_, msg := rec.last(t)
+			sent, raw := rec.last(t)
 			var body map[string]any
-			if err := json.Unmarshal(msg.Payload, &body); err != nil {
-				t.Fatalf("body is not JSON: %v\n%s", err, msg.Payload)
+			if err := json.Unmarshal(raw, &body); err != nil {
+				t.Fatalf("body is not JSON: %v\n%s", err, raw)
 			}
 			id, _ := body["event_id"].(string)
 			if tc.wantID != "" && id != tc.wantID {
@@ -81,8 +81,8 @@ func TestPublishFillsEnvelope(t *testing.T) {
 			if u, err := uuid.Parse(id); tc.wantID == "" && (err != nil || u.Version() != 4) {
 				t.Errorf("event_id = %q, want a fresh UUID v4 (parse error: %v)", id, err)
 			}
-			if got.ID != id || msg.UUID != id {
-				t.Errorf("returned id %q and message UUID %q differ from the body's event_id %q", got.ID, msg.UUID, id)
+			if got.ID != id || sent.ID != id {
+				t.Errorf("returned id %q and sent id %q differ from the body's event_id %q", got.ID, sent.ID, id)
 			}
 			if v, _ := body["event_version"].(float64); int(v) != tc.wantVersion {
 				t.Errorf("event_version = %v, want %d", body["event_version"], tc.wantVersion)

@@ -1,31 +1,30 @@
 package publisher
 
 import (
+	"context"
 	"sync"
 	"testing"
 
-	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/eventworker/eventworker/registry"
 )
 
-// recorder is a Watermill publisher that keeps what it is given.
+// recorder is a Sender that keeps what it is given.
 type recorder struct {
 	mu     sync.Mutex
-	topics []string
-	msgs   []*message.Message
+	events []*registry.Event
+	bodies [][]byte
 	err    error
 	closed bool
 }
 
-func (r *recorder) Publish(topic string, msgs ...*message.Message) error {
+func (r *recorder) Send(_ context.Context, ev *registry.Event, body []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
 		return r.err
 	}
-	for _, m := range msgs {
-		r.topics = append(r.topics, topic)
-		r.msgs = append(r.msgs, m)
-	}
+	r.events = append(r.events, ev)
+	r.bodies = append(r.bodies, body)
 	return nil
 }
 
@@ -39,27 +38,27 @@ func (r *recorder) Close() error {
 func (r *recorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.msgs)
+	return len(r.events)
 }
 
-// last returns the last message sent and its topic, failing the test when there is none.
-func (r *recorder) last(t *testing.T) (string, *message.Message) {
+// last returns the last event sent and its body, failing the test when there is none.
+func (r *recorder) last(t *testing.T) (*registry.Event, []byte) {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.msgs) == 0 {
-		t.Fatal("the Watermill publisher received no message")
+	if len(r.events) == 0 {
+		t.Fatal("the sender received no event")
 	}
-	return r.topics[len(r.topics)-1], r.msgs[len(r.msgs)-1]
+	return r.events[len(r.events)-1], r.bodies[len(r.bodies)-1]
 }
 
 // newRecorded returns a Publisher over a recorder, closed at the end of the test.
 func newRecorded(t *testing.T, cfg Config) (*Publisher, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	p, err := NewWithPublisher(rec, cfg)
+	p, err := NewWithSender(rec, cfg)
 	if err != nil {
-		t.Fatalf("NewWithPublisher: %v", err)
+		t.Fatalf("NewWithSender: %v", err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	return p, rec

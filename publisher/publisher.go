@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -54,19 +52,37 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 	return &Publisher{cfg: cfg, log: cfg.Logger, sender: s}, nil
 }
 
-// NewWithPublisher publishes through pub, a Watermill publisher such as gochannel's, for
-// in-process use. Each event becomes a message on the topic of its type, with the event_id as
-// UUID and metadata routing_key and content_type; cfg.URL is ignored. Close closes pub.
-func NewWithPublisher(pub message.Publisher, cfg Config) (*Publisher, error) {
-	if pub == nil {
-		return nil, fmt.Errorf("new publisher: %w: watermill publisher is nil", ErrInvalidConfig)
+// Sender carries validated events to a transport other than RabbitMQ's (see NewWithSender);
+// package watermillbus has one for any Watermill publisher, such as gochannel's.
+type Sender interface {
+	// Send hands over ev, validated and with its envelope filled, and body, the JSON that goes
+	// on the wire.
+	Send(ctx context.Context, ev *registry.Event, body []byte) error
+	// Close releases the transport.
+	Close() error
+}
+
+// NewWithSender publishes through s, for in-process use and tests: every event is validated and
+// its envelope filled as New's are; cfg.URL is ignored. Close closes s.
+func NewWithSender(s Sender, cfg Config) (*Publisher, error) {
+	if s == nil {
+		return nil, fmt.Errorf("new publisher: %w: sender is nil", ErrInvalidConfig)
 	}
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
-	return &Publisher{cfg: cfg, log: cfg.Logger, sender: watermillSender{pub: pub}}, nil
+	return &Publisher{cfg: cfg, log: cfg.Logger, sender: customSender{s}}, nil
 }
+
+// customSender adapts a Sender to the publisher's own sender.
+type customSender struct{ s Sender }
+
+func (c customSender) send(ctx context.Context, env envelope) error {
+	return c.s.Send(ctx, env.event, env.body)
+}
+
+func (c customSender) close() error { return c.s.Close() }
 
 // Publish fills ev's envelope, validates it and sends it, and returns the event as sent. An
 // invalid event is an error matching registry.ErrInvalid that names every failure, and nothing
@@ -98,7 +114,7 @@ func (p *Publisher) PublishPayload(ctx context.Context, tenantID string, d regis
 }
 
 // Close stops the publisher: Publish fails with ErrClosed from then on, and the AMQP channels
-// and connection (or the Watermill publisher) are closed. Calling it again returns the first
+// and connection (or the Sender) are closed. Calling it again returns the first
 // result.
 func (p *Publisher) Close() error {
 	p.closeOnce.Do(func() {

@@ -24,6 +24,7 @@ import (
 	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
+	"github.com/eventworker/eventworker/publisher/watermillbus"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -122,7 +123,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	}
 	var derived handlers.EventPublisher
 	if withBus, ok := o.transport.(interface{ Publisher() message.Publisher }); ok {
-		pub, err := publisher.NewWithPublisher(withBus.Publisher(), publisher.Config{Registry: a.Registry, Producer: "eventworker", Logger: log})
+		pub, err := watermillbus.New(withBus.Publisher(), publisher.Config{Registry: a.Registry, Producer: "eventworker", Logger: log})
 		if err != nil {
 			return nil, err
 		}

@@ -33,6 +33,7 @@ import (
 	"github.com/eventworker/eventworker/internal/tenants"
 	"github.com/eventworker/eventworker/internal/version"
 	"github.com/eventworker/eventworker/publisher"
+	"github.com/eventworker/eventworker/publisher/watermillbus"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -196,7 +197,7 @@ func start(parent context.Context, o Options) (_ *rig, err error) {
 	r.reg, r.prom = a.Registry, a.Prometheus
 	r.from, r.cache, r.tenants, r.stats = a.Deps.MailFrom, a.Deps.Cache, a.Deps.Tenants, a.Deps.Analytics
 	w := a.Worker
-	r.producer, err = publisher.NewWithPublisher(r.transport.Publisher(), publisher.Config{
+	r.producer, err = watermillbus.New(r.transport.Publisher(), publisher.Config{
 		Registry: a.Registry, Producer: "demo-shop", Logger: r.log,
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eventworker/eventworker/publisher"
+	"github.com/eventworker/eventworker/publisher/watermillbus"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -461,8 +462,8 @@ func (r *rig) faults(ctx context.Context) error {
 		return err
 	}
 	msg := message.NewMessage(s.invalidID, body)
-	msg.Metadata.Set(publisher.MetadataRoutingKey, "order.created")
-	msg.Metadata.Set(publisher.MetadataContentType, publisher.ContentType)
+	msg.Metadata.Set(watermillbus.MetadataRoutingKey, "order.created")
+	msg.Metadata.Set(watermillbus.MetadataContentType, publisher.ContentType)
 	if err := r.transport.Publisher().Publish("order.created", msg); err != nil {
 		return fmt.Errorf("step %q: publish the invalid event: %w", stepFaults, err)
 	}

@@ -29,7 +29,7 @@ const localBuffer = 1024
 
 // Transport carries a worker's messages inside one process (worker.Deps.Transport), for the
 // demo and tests: a Watermill GoChannel (not persistent, publishes not blocking) whose topics are
-// event types, as publisher.NewWithPublisher publishes them, and in-memory queues that stand in
+// event types, as watermillbus publishes them, and in-memory queues that stand in
 // for RabbitMQ's:
 //
 //   - a work queue per consumer, fed by GoChannel subscriptions to every event type that
@@ -243,7 +243,7 @@ func deliveryOf(topic string, m *message.Message) amqp.Delivery {
 }
 
 // Publisher returns the transport's Watermill publisher: topic = event type, as
-// publisher.NewWithPublisher uses it; a raw message (an invalid event, say) may be published
+// watermillbus uses it; a raw message (an invalid event, say) may be published
 // with it too. A topic no consumer is bound to is an error wrapping broker.ErrUnroutable, as
 // RabbitMQ returns an unroutable mandatory message. Its Close does nothing; Close the
 // transport.

@@ -24,6 +24,7 @@ import (
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
+	"github.com/eventworker/eventworker/publisher/watermillbus"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -100,8 +101,8 @@ func newLocalEnv(t *testing.T, tweak func(*config.Config)) *localEnv {
 func (e *localEnv) publishRaw(rk, id string, body []byte) {
 	e.t.Helper()
 	msg := message.NewMessage(id, body)
-	msg.Metadata.Set(publisher.MetadataRoutingKey, rk)
-	msg.Metadata.Set(publisher.MetadataContentType, publisher.ContentType)
+	msg.Metadata.Set(watermillbus.MetadataRoutingKey, rk)
+	msg.Metadata.Set(watermillbus.MetadataContentType, publisher.ContentType)
 	if err := e.tr.Publisher().Publish(rk, msg); err != nil {
 		e.t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestLocalInvalidEventIsDeadLetteredWithItsReason(t *testing.T) {
 
 func TestLocalPublisherPackageAndUnroutableTopic(t *testing.T) {
 	e := newLocalEnv(t, nil)
-	pub, err := publisher.NewWithPublisher(e.tr.Publisher(), publisher.Config{Registry: e.reg, Producer: "test"})
+	pub, err := watermillbus.New(e.tr.Publisher(), publisher.Config{Registry: e.reg, Producer: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
