@@ -7,7 +7,8 @@ import (
 )
 
 // TestDependencies keeps the publisher light for producers: it must not pull in the worker's
-// handlers, cache or config, nor their Redis and mail clients.
+// handlers, cache or config, nor their Redis and mail clients, nor Watermill (its adapter is
+// publisher/watermillbus) or the registry's documentation generator (registry/docs).
 func TestDependencies(t *testing.T) {
 	t.Parallel()
 	goTool, err := exec.LookPath("go")
@@ -18,7 +19,7 @@ func TestDependencies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
 	}
-	forbidden := []string{"go-redis", "go-mail", "/handlers", "/cache", "/config"}
+	forbidden := []string{"go-redis", "go-mail", "/handlers", "/cache", "/config", "ThreeDotsLabs/watermill", "registry/docs", "eventworker/internal/"}
 	for _, dep := range strings.Fields(string(out)) {
 		for _, f := range forbidden {
 			if strings.Contains(dep, f) {

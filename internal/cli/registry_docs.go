@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/eventworker/eventworker/registry"
+	"github.com/eventworker/eventworker/registry/docs"
 )
 
 // docFiles are the documents that "registry docs" writes, by file name.
@@ -17,8 +18,8 @@ var docFiles = []struct {
 	name     string
 	generate func(*registry.Registry) ([]byte, error)
 }{
-	{"events.md", func(r *registry.Registry) ([]byte, error) { return r.Markdown(), nil }},
-	{"asyncapi.yaml", (*registry.Registry).AsyncAPI},
+	{"events.md", func(r *registry.Registry) ([]byte, error) { return docs.Markdown(r), nil }},
+	{"asyncapi.yaml", docs.AsyncAPI},
 }
 
 func runRegistryDocs(_ context.Context, e *env, path string, args []string, file *registryFile) int {

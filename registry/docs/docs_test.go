@@ -1,8 +1,9 @@
-package registry
+package docs
 
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,10 +12,12 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/eventworker/eventworker/registry"
 )
 
 // TestDocsGolden compares the generated documents with testdata/docs; after a registry change,
-// go test ./registry -run Docs -update rewrites them (and `eventworker registry docs` the
+// go test ./registry/docs -run Docs -update rewrites them (and `eventworker registry docs` the
 // committed docs/).
 func TestDocsGolden(t *testing.T) {
 	r := mustDefault(t)
@@ -22,8 +25,8 @@ func TestDocsGolden(t *testing.T) {
 		file     string
 		generate func() ([]byte, error)
 	}{
-		{"events.md", func() ([]byte, error) { return r.Markdown(), nil }},
-		{"asyncapi.yaml", r.AsyncAPI},
+		{"events.md", func() ([]byte, error) { return Markdown(r), nil }},
+		{"asyncapi.yaml", func() ([]byte, error) { return AsyncAPI(r) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -47,10 +50,10 @@ func TestDocsGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatalf("%v; run go test ./registry -run Docs -update to create it", err)
+				t.Fatalf("%v; run go test ./registry/docs -run Docs -update to create it", err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the generated output (first difference: %s); run go test ./registry -run Docs -update and review the diff",
+				t.Errorf("%s differs from the generated output (first difference: %s); run go test ./registry/docs -run Docs -update and review the diff",
 					path, firstDiff(want, got))
 			}
 		})
@@ -58,7 +61,7 @@ func TestDocsGolden(t *testing.T) {
 }
 
 func TestMarkdownContent(t *testing.T) {
-	md := string(mustDefault(t).Markdown())
+	md := string(Markdown(mustDefault(t)))
 	tests := []struct {
 		name string
 		want string
@@ -86,7 +89,7 @@ func TestMarkdownContent(t *testing.T) {
 // and every valid example of the registry satisfies its message's payload schema.
 func TestAsyncAPIDocument(t *testing.T) {
 	r := mustDefault(t)
-	out, err := r.AsyncAPI()
+	out, err := AsyncAPI(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +204,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 }
 
 func TestAsyncAPIRejectsForeignRefs(t *testing.T) {
-	r, err := Load([]byte(`
+	r, err := registry.Load([]byte(`
 exchange: events
 consumers: {c: {description: d}}
 defs: {$defs: {id: {type: string}}}
@@ -220,11 +223,11 @@ events:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.AsyncAPI(); err == nil || !strings.Contains(err.Error(), "x.happened v1") {
+	if _, err := AsyncAPI(r); err == nil || !strings.Contains(err.Error(), "x.happened v1") {
 		t.Errorf("AsyncAPI with a local $ref: err = %v, want one naming x.happened v1", err)
 	}
 	// Markdown still renders: a $ref it cannot follow shows as "any", one into common.json its type.
-	md := r.Markdown()
+	md := Markdown(r)
 	for _, want := range []string{"| `a` | any | no |", "| `b` | string (id) | no |"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("Markdown lacks %q", want)
@@ -298,4 +301,17 @@ func firstDiff(want, got []byte) string {
 		}
 	}
 	return "none"
+}
+
+// update rewrites the golden files instead of comparing with them: go test ./registry/docs -update.
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// mustDefault loads the embedded registry.
+func mustDefault(t testing.TB) *registry.Registry {
+	t.Helper()
+	r, err := registry.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -1,8 +1,9 @@
-package registry
-
-// Generated documentation of the registry: a Markdown catalogue for people and an AsyncAPI 3.0.0
-// document for tools, both written by `eventworker registry docs` into docs/ and compared with
-// their committed copies in CI. Both are deterministic: every map is walked in sorted order.
+// Package docs generates the registry's documentation: a Markdown catalogue for people and an
+// AsyncAPI 3.0.0 document for tools, both written by `eventworker registry docs` into docs/ and
+// compared with their committed copies in CI. Both are deterministic: every map is walked in
+// sorted order. It lives apart from package registry so that producers, which validate events
+// with the registry, do not compile it.
+package docs
 
 import (
 	"bytes"
@@ -15,6 +16,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/eventworker/eventworker/registry"
 )
 
 // generatedNotice heads both documents so that nobody edits them by hand.
@@ -41,7 +44,7 @@ const (
 
 // Markdown renders the registry as a catalogue: the transport, the envelope's fields, the shared
 // definitions, the consumers and, per event type and version, the data fields and an example.
-func (r *Registry) Markdown() []byte {
+func Markdown(r *registry.Registry) []byte {
 	s := newSchemaDocs(r)
 	var b bytes.Buffer
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -94,13 +97,13 @@ func (r *Registry) Markdown() []byte {
 	p("## Event types\n\n")
 	p("| type | versions | consumers | description |\n|---|---|---|---|\n")
 	for _, name := range r.Types() {
-		t := r.types[name]
+		t, _ := r.Type(name)
 		p("| `%s` | %s | %s | %s |\n", name, versionList(t), codeList(t.Consumers), cell(prose(t.Description)))
 	}
 	p("\n")
 
 	for _, name := range r.Types() {
-		t := r.types[name]
+		t, _ := r.Type(name)
 		p("### `%s`\n\n", name)
 		if t.Description != "" {
 			p("%s\n\n", prose(t.Description))
@@ -160,10 +163,10 @@ type schemaDocs struct {
 	defs map[string]any
 }
 
-func newSchemaDocs(r *Registry) *schemaDocs {
-	common := parseSchema(r.commonSchema)
+func newSchemaDocs(r *registry.Registry) *schemaDocs {
+	common := parseSchema(r.CommonSchema())
 	defs, _ := common["$defs"].(map[string]any)
-	return &schemaDocs{envelope: parseSchema(r.envelopeSchema), defs: defs}
+	return &schemaDocs{envelope: parseSchema(r.EnvelopeSchema()), defs: defs}
 }
 
 // parseSchema decodes a schema with its numbers kept as literals; the registry compiled it, so
@@ -373,7 +376,7 @@ func codeList(names []string) string {
 	return strings.Join(out, ", ")
 }
 
-func versionList(t *EventType) string {
+func versionList(t *registry.EventType) string {
 	out := make([]string, len(t.Versions))
 	for i, v := range t.Versions {
 		out[i] = "v" + strconv.Itoa(v.Version)
@@ -396,8 +399,8 @@ func firstOr(list []string, def string) string {
 // components.schemas, one send operation per channel for producers and one receive operation per
 // consumer and channel. It fails only when a schema has a $ref that cannot be placed in the
 // document (anything but common.json's $defs).
-func (r *Registry) AsyncAPI() ([]byte, error) {
-	common := parseSchema(r.commonSchema)
+func AsyncAPI(r *registry.Registry) ([]byte, error) {
+	common := parseSchema(r.CommonSchema())
 	defs, _ := common["$defs"].(map[string]any)
 	doc := asyncDoc{
 		AsyncAPI: asyncAPIVersion,
@@ -431,13 +434,13 @@ func (r *Registry) AsyncAPI() ([]byte, error) {
 		}
 		doc.Components.Schemas[name] = v
 	}
-	envelope, err := asyncValue(parseSchema(r.envelopeSchema), "envelope", false)
+	envelope, err := asyncValue(parseSchema(r.EnvelopeSchema()), "envelope", false)
 	if err != nil {
 		return nil, err
 	}
 
 	for _, name := range r.Types() {
-		t := r.types[name]
+		t, _ := r.Type(name)
 		chID := lowerFirst(pascal(name))
 		ch := asyncChannel{
 			Address:     name,
@@ -508,7 +511,7 @@ func (r *Registry) AsyncAPI() ([]byte, error) {
 
 // asyncMessageFor builds the message of one version: the envelope whose data is the version's
 // data schema, with event_type and event_version pinned so that tools can tell messages apart.
-func asyncMessageFor(envelope any, v *EventVersion, t *EventType, msgID string) (asyncMessage, error) {
+func asyncMessageFor(envelope any, v *registry.EventVersion, t *registry.EventType, msgID string) (asyncMessage, error) {
 	where := fmt.Sprintf("%s v%d", v.Type, v.Version)
 	data, err := asyncValue(parseSchema(v.Schema), where, false)
 	if err != nil {
@@ -607,7 +610,7 @@ func asyncValue(v any, where string, inCommon bool) (any, error) {
 // commonDefName returns what follows $defs/ in a $ref into common.json (relative or absolute,
 // or "#/$defs/..." within common.json itself when inCommon).
 func commonDefName(ref string, inCommon bool) (string, bool) {
-	for _, prefix := range []string{"common.json#/$defs/", CommonSchemaURL + "#/$defs/"} {
+	for _, prefix := range []string{"common.json#/$defs/", registry.CommonSchemaURL + "#/$defs/"} {
 		if name, ok := strings.CutPrefix(ref, prefix); ok && name != "" {
 			return name, true
 		}
