@@ -67,6 +67,11 @@ type pipeline struct {
 // handle is the Watermill handler. It returns nil once the message is acknowledged-worthy (done,
 // retried durably or dead-lettered) and an error only when neither could be stored, so Watermill
 // nacks and the broker redelivers: nothing is acknowledged without its outcome being safe.
+//
+// A message goes through the steps in order, each of which may settle it: the pause of a
+// consumer whose service is down (breaker), decode (size, validation, routing), begin (the
+// processing lease of a handler whose effect is outside Redis), execute (the poison guard, the
+// handler under its timeout with quick retries) and settle (what the outcome means: fateOf).
 func (p *pipeline) handle(msg *message.Message) error {
 	if !p.gate.enter() {
 		return errDraining
@@ -74,8 +79,8 @@ func (p *pipeline) handle(msg *message.Message) error {
 	defer p.gate.leave()
 	// A paused consumer's messages wait here, unacknowledged, until a probe gets through.
 	probe := p.breaker.admit(p.gate.drain)
-	told, cause := untold, error(nil)
-	defer func() { p.breaker.done(probe, told, cause) }()
+	d := &delivery{msg: msg, rk: msg.Metadata.Get(broker.MetaRoutingKey), told: untold}
+	defer func() { p.breaker.done(probe, d.told, d.cause) }()
 	inFlight := p.inFlight()
 	inFlight.Inc()
 	defer inFlight.Dec()
@@ -84,132 +89,23 @@ func (p *pipeline) handle(msg *message.Message) error {
 	// be recorded and be acknowledged, until the shutdown's deadline.
 	ctx, cancel := p.gate.bind(msg.Context())
 	defer cancel()
-	d := delivery{msg: msg, rk: msg.Metadata.Get(broker.MetaRoutingKey)}
 	d.attempts, _ = strconv.Atoi(msg.Metadata.Get(broker.MetaAttempts))
-	ml := &msgLog{base: p.log, consumer: p.consumer, attempt: d.attempts + 1, rk: d.rk}
+	d.log = &msgLog{base: p.log, consumer: p.consumer, attempt: d.attempts + 1, rk: d.rk}
 	// The handler's lines, logged with ctx, name the event as the pipeline's do.
-	ctx = logging.WithEvent(ctx, ml)
+	ctx = logging.WithEvent(ctx, d.log)
 
-	if len(msg.Payload) > p.cfg.MaxBodyBytes {
-		reason := fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes (EVENTWORKER_MAX_BODY_BYTES); not parsed", len(msg.Payload), p.cfg.MaxBodyBytes)
-		return p.reject(ctx, ml.logger().With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", "", "correlation_id", msg.Metadata.Get(broker.MetaCorrelationID)), d, reason)
+	if settled, err := p.decode(ctx, d); settled {
+		return err
 	}
-	ev, err := p.valid.validate(p.reg, d.rk, msg.Payload)
-	if err != nil {
-		var verr *registry.ValidationError
-		reason := err.Error()
-		log := ml.logger()
-		// What the body claims, as far as it could be read: an operator looks for these.
-		claimed := log.With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", "", "correlation_id", msg.Metadata.Get(broker.MetaCorrelationID))
-		if errors.As(err, &verr) {
-			reason = verr.Reason()
-			claimed = log.With("event_id", verr.EventID, "event_type", verr.EventType, "tenant_id", verr.TenantID, "correlation_id", verr.CorrelationID)
-		}
-		return p.reject(ctx, claimed, d, "invalid event: "+reason)
+	lease, settled, err := p.begin(ctx, d)
+	if settled {
+		return err
 	}
-	d.ev = ev
-	ml.setEvent(ev)
-	if !p.handles[ev.Type] {
-		// A binding left over from an older registry.yaml routes it here.
-		return p.reject(ctx, ml.logger(), d, fmt.Sprintf("consumer %s does not handle %s in this registry (a stale queue binding?)", p.consumer, ev.Type))
+	herr, settled, err := p.execute(ctx, d, lease)
+	if settled {
+		return err
 	}
-	if msg.Metadata.Get(broker.MetaFirstFailure) == "" {
-		// A message back from a retry queue, with an attempt spent or not, was counted already.
-		p.m.EventsReceived.WithLabelValues(p.consumer, ev.Type, strconv.Itoa(ev.Version)).Inc()
-	}
-
-	// A handler whose effects record the event themselves needs no lease: one round trip per
-	// effect. The others run under a lease, renewed while they run, and leave a done marker.
-	told = available // unless Redis or the handler says otherwise
-	var lease dedupe.Lease
-	if !p.inEffect {
-		state, l, err := p.dedupe.Begin(ctx, p.consumer, ev.ID)
-		switch {
-		case err != nil:
-			// Redis is down: no effect without its record. Retry later without spending an attempt.
-			told, cause = unavailable, err
-			ml.logger().Warn("idempotency store unavailable; retrying later", "error", err.Error())
-			return p.retry(ctx, ml.logger(), d, d.attempts, fmt.Errorf("idempotency store: %w", err))
-		case state == dedupe.Done:
-			p.countOutcome(metrics.OutcomeDuplicate)
-			ml.logger().Info("duplicate event skipped: already handled")
-			return nil
-		case state == dedupe.Held:
-			ml.logger().Info("event is being handled elsewhere; retrying later")
-			return p.retry(ctx, ml.logger(), d, d.attempts, errors.New("held by a live lease of another worker"))
-		}
-		lease = l
-	}
-
-	died, finish := p.startRun(ctx, ml.logger(), d)
-	if died >= p.cfg.DeliveryLimit {
-		if lease != nil {
-			if err := lease.Release(ctx); err != nil {
-				ml.logger().Warn("could not release the processing lease; it expires by itself", "error", err.Error())
-			}
-		}
-		finish()
-		return p.poisoned(ctx, ml.logger(), d, died)
-	}
-	var herr error
-	if lease != nil {
-		hctx, stop := keepLease(ctx, lease, ml.logger())
-		herr = p.runHandler(hctx, ev)
-		stop()
-	} else {
-		herr = p.runHandler(ctx, ev)
-	}
-	finish()
-	switch {
-	case herr == nil, errors.Is(herr, handling.ErrSuppressed), errors.Is(herr, handling.ErrDuplicate):
-		if lease != nil {
-			if err := lease.Complete(ctx); err != nil {
-				// The effect happened; acknowledging is right. A redelivery may repeat it.
-				ml.logger().Warn("handled, but the done marker was not stored", "error", err.Error())
-			}
-		}
-		switch {
-		case errors.Is(herr, handling.ErrDuplicate):
-			p.countOutcome(metrics.OutcomeDuplicate)
-			ml.logger().Info("duplicate event skipped: already handled")
-			return nil
-		case herr != nil:
-			p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
-			p.countOutcome(metrics.OutcomeSuppressed)
-			ml.logger().Info("event suppressed", "reason", herr.Error())
-			return nil
-		}
-		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
-		p.countOutcome(metrics.OutcomeOK)
-		if ml.base.Enabled(context.Background(), slog.LevelDebug) {
-			ml.logger().Debug("event handled")
-		}
-		return nil
-	}
-	log := ml.logger()
-	if lease != nil {
-		if err := lease.Release(ctx); err != nil {
-			log.Warn("could not release the processing lease; it expires by itself", "error", err.Error())
-		}
-	}
-	if handling.IsUnavailable(herr) && !handling.IsPermanent(herr) {
-		told, cause = unavailable, herr
-	}
-	if (handling.IsUnavailable(herr) || handling.IsLater(herr)) && !handling.IsPermanent(herr) {
-		// A service the handler needs is down (the mail server, Redis), or another delivery of
-		// the event is handling it: not the event at fault. It waits in the retry queue,
-		// without spending an attempt, so an outage of any length delays events and never
-		// dead-letters them.
-		return p.retry(ctx, log.With("attempt_spent", false), d, d.attempts, herr)
-	}
-	d.attempts++
-	if handling.IsPermanent(herr) {
-		return p.giveUp(ctx, log, d, broker.ClassPermanent, herr.Error(), herr)
-	}
-	if d.attempts >= p.cfg.MaxAttempts() {
-		return p.giveUp(ctx, log, d, broker.ClassExhausted, fmt.Sprintf("failed %d attempts, last: %v", d.attempts, herr), herr)
-	}
-	return p.retry(ctx, log, d, d.attempts, herr)
+	return p.settle(ctx, d, lease, herr)
 }
 
 // delivery is one message on its way through the pipeline.
@@ -218,6 +114,192 @@ type delivery struct {
 	rk       string
 	attempts int // failed attempts before this one, then including it
 	ev       *registry.Event
+	log      *msgLog
+	// told and cause are what the outcome says of the services the handler needs, for the
+	// breaker.
+	told  verdict
+	cause error
+}
+
+// decode checks the body's size, validates the event against the registry and that the
+// consumer handles its type; an event that fails is dead-lettered (settled).
+func (p *pipeline) decode(ctx context.Context, d *delivery) (settled bool, err error) {
+	msg := d.msg
+	if len(msg.Payload) > p.cfg.MaxBodyBytes {
+		reason := fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes (EVENTWORKER_MAX_BODY_BYTES); not parsed", len(msg.Payload), p.cfg.MaxBodyBytes)
+		return true, p.reject(ctx, d.log.logger().With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", "", "correlation_id", msg.Metadata.Get(broker.MetaCorrelationID)), d, reason)
+	}
+	ev, err := p.valid.validate(p.reg, d.rk, msg.Payload)
+	if err != nil {
+		var verr *registry.ValidationError
+		reason := err.Error()
+		log := d.log.logger()
+		// What the body claims, as far as it could be read: an operator looks for these.
+		claimed := log.With("event_id", msg.UUID, "event_type", d.rk, "tenant_id", "", "correlation_id", msg.Metadata.Get(broker.MetaCorrelationID))
+		if errors.As(err, &verr) {
+			reason = verr.Reason()
+			claimed = log.With("event_id", verr.EventID, "event_type", verr.EventType, "tenant_id", verr.TenantID, "correlation_id", verr.CorrelationID)
+		}
+		return true, p.reject(ctx, claimed, d, "invalid event: "+reason)
+	}
+	d.ev = ev
+	d.log.setEvent(ev)
+	if !p.handles[ev.Type] {
+		// A binding left over from an older registry.yaml routes it here.
+		return true, p.reject(ctx, d.log.logger(), d, fmt.Sprintf("consumer %s does not handle %s in this registry (a stale queue binding?)", p.consumer, ev.Type))
+	}
+	if msg.Metadata.Get(broker.MetaFirstFailure) == "" {
+		// A message back from a retry queue, with an attempt spent or not, was counted already.
+		p.m.EventsReceived.WithLabelValues(p.consumer, ev.Type, strconv.Itoa(ev.Version)).Inc()
+	}
+	return false, nil
+}
+
+// begin takes the processing lease of a handler whose effect lives outside Redis (an email):
+// an event done before is acknowledged, one held elsewhere or whose store is down is retried
+// later (settled). A handler whose effects record the event themselves needs no lease: one
+// round trip per effect.
+func (p *pipeline) begin(ctx context.Context, d *delivery) (lease dedupe.Lease, settled bool, err error) {
+	d.told = available // unless Redis or the handler says otherwise
+	if p.inEffect {
+		return nil, false, nil
+	}
+	log := d.log.logger()
+	state, lease, err := p.dedupe.Begin(ctx, p.consumer, d.ev.ID)
+	switch {
+	case err != nil:
+		// Redis is down: no effect without its record. Retry later without spending an attempt.
+		d.told, d.cause = unavailable, err
+		log.Warn("idempotency store unavailable; retrying later", "error", err.Error())
+		return nil, true, p.retry(ctx, log, d, d.attempts, fmt.Errorf("idempotency store: %w", err))
+	case state == dedupe.Done:
+		p.countOutcome(metrics.OutcomeDuplicate)
+		log.Info("duplicate event skipped: already handled")
+		return nil, true, nil
+	case state == dedupe.Held:
+		log.Info("event is being handled elsewhere; retrying later")
+		return nil, true, p.retry(ctx, log, d, d.attempts, errors.New("held by a live lease of another worker"))
+	}
+	return lease, false, nil
+}
+
+// execute runs the handler, under its lease (renewed while it runs) when it has one, unless the
+// poison guard finds that its runs keep dying with the worker (dead-lettered: settled).
+func (p *pipeline) execute(ctx context.Context, d *delivery, lease dedupe.Lease) (herr error, settled bool, err error) {
+	log := d.log.logger()
+	died, finish := p.startRun(ctx, log, d)
+	defer finish()
+	if died >= p.cfg.DeliveryLimit {
+		p.release(ctx, log, lease)
+		return nil, true, p.poisoned(ctx, log, d, died)
+	}
+	if lease == nil {
+		return p.runHandler(ctx, d.ev), false, nil
+	}
+	hctx, stop := keepLease(ctx, lease, log)
+	defer stop()
+	return p.runHandler(hctx, d.ev), false, nil
+}
+
+// fate is what a handler's outcome means for its message.
+type fate int
+
+const (
+	// fateDone: the effect happened; acknowledge.
+	fateDone fate = iota
+	// fateDuplicate: the effect had happened before; acknowledge.
+	fateDuplicate
+	// fateSuppressed: deliberately not acted on; acknowledge.
+	fateSuppressed
+	// fateWait: a service the handler needs is down, or another delivery is handling the event:
+	// retry later without spending an attempt.
+	fateWait
+	// fatePermanent: no retry can help; dead-letter at once.
+	fatePermanent
+	// fateTransient: retry, spending an attempt, then dead-letter once they are spent.
+	fateTransient
+)
+
+// fateOf classifies a handler's outcome (see handling's marks). Permanent wins over every other
+// mark.
+func fateOf(herr error) fate {
+	switch {
+	case herr == nil:
+		return fateDone
+	case handling.IsPermanent(herr):
+		return fatePermanent
+	case errors.Is(herr, handling.ErrDuplicate):
+		return fateDuplicate
+	case errors.Is(herr, handling.ErrSuppressed):
+		return fateSuppressed
+	case handling.IsUnavailable(herr), handling.IsLater(herr):
+		return fateWait
+	}
+	return fateTransient
+}
+
+// settle acts on the handler's outcome: it records the lease done or gives it back, and
+// acknowledges, retries or dead-letters the message.
+func (p *pipeline) settle(ctx context.Context, d *delivery, lease dedupe.Lease, herr error) error {
+	log, ev := d.log.logger(), d.ev
+	f := fateOf(herr)
+	switch f {
+	case fateDone, fateDuplicate, fateSuppressed:
+		if lease != nil {
+			if err := lease.Complete(ctx); err != nil {
+				// The effect happened; acknowledging is right. A redelivery may repeat it.
+				log.Warn("handled, but the done marker was not stored", "error", err.Error())
+			}
+		}
+	default:
+		p.release(ctx, log, lease)
+	}
+	switch f {
+	case fateDuplicate:
+		p.countOutcome(metrics.OutcomeDuplicate)
+		log.Info("duplicate event skipped: already handled")
+		return nil
+	case fateSuppressed:
+		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
+		p.countOutcome(metrics.OutcomeSuppressed)
+		log.Info("event suppressed", "reason", herr.Error())
+		return nil
+	case fateDone:
+		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
+		p.countOutcome(metrics.OutcomeOK)
+		if d.log.base.Enabled(context.Background(), slog.LevelDebug) {
+			log.Debug("event handled")
+		}
+		return nil
+	case fateWait:
+		if handling.IsUnavailable(herr) {
+			d.told, d.cause = unavailable, herr
+		}
+		// A service the handler needs is down (the mail server, Redis), or another delivery of
+		// the event is handling it: not the event at fault. It waits in the retry queue,
+		// without spending an attempt, so an outage of any length delays events and never
+		// dead-letters them.
+		return p.retry(ctx, log.With("attempt_spent", false), d, d.attempts, herr)
+	}
+	d.attempts++
+	if f == fatePermanent {
+		return p.giveUp(ctx, log, d, broker.ClassPermanent, herr.Error(), herr)
+	}
+	if d.attempts >= p.cfg.MaxAttempts() {
+		return p.giveUp(ctx, log, d, broker.ClassExhausted, fmt.Sprintf("failed %d attempts, last: %v", d.attempts, herr), herr)
+	}
+	return p.retry(ctx, log, d, d.attempts, herr)
+}
+
+// release gives a lease back after a run that did not take effect, so the next delivery may run
+// it; nil is no lease.
+func (p *pipeline) release(ctx context.Context, log *slog.Logger, lease dedupe.Lease) {
+	if lease == nil {
+		return
+	}
+	if err := lease.Release(ctx); err != nil {
+		log.Warn("could not release the processing lease; it expires by itself", "error", err.Error())
+	}
 }
 
 // runHandler calls the handler under the consumer's timeout, with quick in-process retries of
@@ -262,7 +344,7 @@ func (p *pipeline) call(ctx context.Context, ev *registry.Event) (err error) {
 }
 
 // reject dead-letters a message that can never succeed: invalid, too large, or not ours.
-func (p *pipeline) reject(ctx context.Context, log *slog.Logger, d delivery, reason string) error {
+func (p *pipeline) reject(ctx context.Context, log *slog.Logger, d *delivery, reason string) error {
 	d.attempts++
 	if err := p.deadLetter(ctx, log, d, broker.ClassPermanent, reason, nil); err != nil {
 		return err
@@ -272,7 +354,7 @@ func (p *pipeline) reject(ctx context.Context, log *slog.Logger, d delivery, rea
 }
 
 // giveUp dead-letters a valid event whose handling failed for good with cause.
-func (p *pipeline) giveUp(ctx context.Context, log *slog.Logger, d delivery, class, reason string, cause error) error {
+func (p *pipeline) giveUp(ctx context.Context, log *slog.Logger, d *delivery, class, reason string, cause error) error {
 	if err := p.deadLetter(ctx, log, d, class, reason, cause); err != nil {
 		return err
 	}
@@ -281,7 +363,7 @@ func (p *pipeline) giveUp(ctx context.Context, log *slog.Logger, d delivery, cla
 }
 
 // retry stores the message in the retry queue for its attempt; the queue's TTL sends it back.
-func (p *pipeline) retry(ctx context.Context, log *slog.Logger, d delivery, attempts int, cause error) error {
+func (p *pipeline) retry(ctx context.Context, log *slog.Logger, d *delivery, attempts int, cause error) error {
 	if len(p.cfg.RetryDelays) == 0 {
 		return p.giveUp(ctx, log, d, broker.ClassExhausted, "no retry delays configured; last error: "+cause.Error(), cause)
 	}
@@ -299,7 +381,7 @@ func (p *pipeline) retry(ctx context.Context, log *slog.Logger, d delivery, atte
 // deadLetter stores the message, byte for byte, in the consumer's dead-letter queue, with what
 // an operator needs to know why: the class and reason, the consumer, the host, the time (the
 // last failure), the chain of errors and, for a handler that panicked, its stack trace.
-func (p *pipeline) deadLetter(ctx context.Context, log *slog.Logger, d delivery, class, reason string, cause error) error {
+func (p *pipeline) deadLetter(ctx context.Context, log *slog.Logger, d *delivery, class, reason string, cause error) error {
 	reason = truncate(reason, maxReasonBytes)
 	pub := p.publishing(d, d.attempts, reason)
 	pub.Headers[broker.HeaderErrorClass] = class
@@ -348,7 +430,7 @@ func (p *pipeline) store(ctx context.Context, log *slog.Logger, queue string, pu
 // publishing rebuilds the message for a retry or dead-letter queue: the original body,
 // properties and headers as they came (broker.Republish; over a local transport, from the
 // message's metadata), and the retry state.
-func (p *pipeline) publishing(d delivery, attempts int, reason string) amqp.Publishing {
+func (p *pipeline) publishing(d *delivery, attempts int, reason string) amqp.Publishing {
 	now := broker.FailureTime(time.Now())
 	var pub amqp.Publishing
 	if orig, ok := broker.DeliveryOf(d.msg); ok {

@@ -29,7 +29,7 @@ func mayHaveDied(msg *message.Message) bool {
 // and returns how many runs of the event began earlier and never ended, and the func that takes
 // this run's count back once it ended. Without Redis it counts nothing: the quorum queue's
 // delivery limit still guards.
-func (p *pipeline) startRun(ctx context.Context, log *slog.Logger, d delivery) (died int, finish func()) {
+func (p *pipeline) startRun(ctx context.Context, log *slog.Logger, d *delivery) (died int, finish func()) {
 	finish = func() {}
 	if p.runs == nil || !mayHaveDied(d.msg) {
 		return 0, finish
@@ -50,7 +50,7 @@ func (p *pipeline) startRun(ctx context.Context, log *slog.Logger, d delivery) (
 
 // poisoned dead-letters an event whose handler began died times without ever ending: each time
 // the process running it died, so it is the likely cause.
-func (p *pipeline) poisoned(ctx context.Context, log *slog.Logger, d delivery, died int) error {
+func (p *pipeline) poisoned(ctx context.Context, log *slog.Logger, d *delivery, died int) error {
 	reason := fmt.Sprintf("%d runs of its handler never finished, not counting a first delivery's: the worker running it "+
 		"died each time (killed, out of memory, a fatal runtime error), as often as EVENTWORKER_DELIVERY_LIMIT (%d) allows; "+
 		"the worker's log before each restart says what happened", died, p.cfg.DeliveryLimit)
