@@ -529,7 +529,7 @@ func TestDashboard(t *testing.T) {
 			fmt.Fprintf(&rules, "      - record: dashboard:%d:%s\n        expr: %q\n", p.ID, tg.RefID, expandVars(t, tg.Expr))
 		}
 	}
-	// What the dashboard is for: issue 6's panels.
+	// What the dashboard is for: the panels an operator looks at first.
 	for _, n := range []string{
 		"eventworker_events_received_total", "eventworker_handler_duration_seconds_bucket",
 		"eventworker_event_lag_seconds_bucket", "eventworker_handler_outcomes_total",

@@ -1,9 +1,9 @@
 // Package bench is the benchmark harness of `eventworker bench`: it preloads or paces events
 // of a mix on a private exchange of the real RabbitMQ, drains them with the worker as deployed
-// (app.RunWith with handlers.All) in a child process, optionally drains the same workload with a
+// (app.New with handlers.All) in a child process, optionally drains the same workload with a
 // bare amqp091-go consumer doing the same Redis work, sends emails to a local SMTP sink, and
-// reports throughput, end-to-end lag percentiles, CPU seconds and peak RSS against issue 7's
-// targets. It never runs in `go test`.
+// reports throughput, end-to-end lag percentiles, CPU seconds and peak RSS against the targets
+// BENCHMARKS.md sets out. It never runs in `go test`.
 package bench
 
 import (

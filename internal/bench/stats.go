@@ -100,7 +100,7 @@ type Run struct {
 	PublishedPerSecond float64 `json:"published_per_second,omitempty"`
 }
 
-// Target is one of issue 7's targets as this run shows it.
+// Target is one of the performance targets (BENCHMARKS.md) as this run shows it.
 type Target struct {
 	Name   string `json:"name"`
 	Want   string `json:"want"`

@@ -50,7 +50,7 @@ type Transport struct {
 	fanIn  sync.WaitGroup
 
 	mu sync.Mutex
-	// closed and bound: Close was called; a worker was bound (NewLocal).
+	// closed and bound: Close was called; a worker was bound (Subscriber).
 	closed, bound bool
 	log           *slog.Logger
 	deliveryLimit int
