@@ -22,8 +22,8 @@ type renewable interface {
 // lease is gone (taken elsewhere), or two renewals in a row failed, so that a third of the TTL
 // is left, the returned context is cancelled with errLeaseLost: the handler stops before the
 // lease can expire. stop ends the renewals, waiting for one in progress; call it once the
-// handler returned.
-func keepLease(ctx context.Context, lease renewable, log *slog.Logger) (hctx context.Context, stop func()) {
+// handler returned. logger is called only to log, so a lease that renews quietly builds none.
+func keepLease(ctx context.Context, lease renewable, logger func() *slog.Logger) (hctx context.Context, stop func()) {
 	hctx, cancel := context.WithCancelCause(ctx)
 	ttl := lease.TTL()
 	every := ttl / 3
@@ -53,16 +53,16 @@ func keepLease(ctx context.Context, lease renewable, log *slog.Logger) (hctx con
 				expires = start.Add(ttl)
 				continue
 			case err == nil:
-				log.Warn("the processing lease was taken elsewhere while the handler ran; stopping it")
+				logger().Warn("the processing lease was taken elsewhere while the handler ran; stopping it")
 				cancel(errLeaseLost)
 				return
 			}
 			if time.Until(expires) <= every+every/2 {
-				log.Warn("the processing lease could not be renewed and expires soon; stopping the handler", "error", err.Error())
+				logger().Warn("the processing lease could not be renewed and expires soon; stopping the handler", "error", err.Error())
 				cancel(errLeaseLost)
 				return
 			}
-			log.Warn("could not renew the processing lease; trying again", "error", err.Error())
+			logger().Warn("could not renew the processing lease; trying again", "error", err.Error())
 		}
 	}()
 	return hctx, func() {

@@ -63,7 +63,7 @@ func TestKeepLease(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			lease := &fakeLease{ttl: ttl, reply: tc.reply}
 			start := time.Now()
-			hctx, stop := keepLease(context.Background(), lease, quiet)
+			hctx, stop := keepLease(context.Background(), lease, func() *slog.Logger { return quiet })
 			select {
 			case <-hctx.Done():
 				if !tc.wantCancel {

@@ -164,8 +164,11 @@ func (p *pipeline) begin(ctx context.Context, d *delivery) (lease dedupe.Lease, 
 	if p.inEffect {
 		return nil, false, nil
 	}
-	log := d.log.logger()
 	state, lease, err := p.dedupe.Begin(ctx, p.consumer, d.ev.ID)
+	if err == nil && state != dedupe.Done && state != dedupe.Held {
+		return lease, false, nil
+	}
+	log := d.log.logger() // built only when there is something to say
 	switch {
 	case err != nil:
 		// Redis is down: no effect without its record. Retry later without spending an attempt.
@@ -186,17 +189,17 @@ func (p *pipeline) begin(ctx context.Context, d *delivery) (lease dedupe.Lease, 
 // execute runs the handler, under its lease (renewed while it runs) when it has one, unless the
 // poison guard finds that its runs keep dying with the worker (dead-lettered: settled).
 func (p *pipeline) execute(ctx context.Context, d *delivery, lease dedupe.Lease) (herr error, settled bool, err error) {
-	log := d.log.logger()
-	died, finish := p.startRun(ctx, log, d)
+	died, finish := p.startRun(ctx, d)
 	defer finish()
 	if died >= p.cfg.DeliveryLimit {
+		log := d.log.logger()
 		p.release(ctx, log, lease)
 		return nil, true, p.poisoned(ctx, log, d, died)
 	}
 	if lease == nil {
 		return p.runHandler(ctx, d.ev), false, nil
 	}
-	hctx, stop := keepLease(ctx, lease, log)
+	hctx, stop := keepLease(ctx, lease, d.log.logger)
 	defer stop()
 	return p.runHandler(hctx, d.ev), false, nil
 }
@@ -241,19 +244,29 @@ func fateOf(herr error) fate {
 // settle acts on the handler's outcome: it records the lease done or gives it back, and
 // acknowledges, retries or dead-letters the message.
 func (p *pipeline) settle(ctx context.Context, d *delivery, lease dedupe.Lease, herr error) error {
-	log, ev := d.log.logger(), d.ev
+	ev := d.ev
 	f := fateOf(herr)
 	switch f {
 	case fateDone, fateDuplicate, fateSuppressed:
 		if lease != nil {
 			if err := lease.Complete(ctx); err != nil {
 				// The effect happened; acknowledging is right. A redelivery may repeat it.
-				log.Warn("handled, but the done marker was not stored", "error", err.Error())
+				d.log.logger().Warn("handled, but the done marker was not stored", "error", err.Error())
 			}
 		}
 	default:
-		p.release(ctx, log, lease)
+		p.release(ctx, d.log.logger(), lease)
 	}
+	if f == fateDone {
+		// The common case builds no logger unless it logs.
+		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
+		p.countOutcome(metrics.OutcomeOK)
+		if d.log.base.Enabled(ctx, slog.LevelDebug) {
+			d.log.logger().Debug("event handled")
+		}
+		return nil
+	}
+	log := d.log.logger()
 	switch f {
 	case fateDuplicate:
 		p.countOutcome(metrics.OutcomeDuplicate)
@@ -263,13 +276,6 @@ func (p *pipeline) settle(ctx context.Context, d *delivery, lease dedupe.Lease, 
 		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
 		p.countOutcome(metrics.OutcomeSuppressed)
 		log.Info("event suppressed", "reason", herr.Error())
-		return nil
-	case fateDone:
-		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
-		p.countOutcome(metrics.OutcomeOK)
-		if d.log.base.Enabled(context.Background(), slog.LevelDebug) {
-			log.Debug("event handled")
-		}
 		return nil
 	case fateWait:
 		if handling.IsUnavailable(herr) {

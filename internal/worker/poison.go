@@ -29,21 +29,21 @@ func mayHaveDied(msg *message.Message) bool {
 // and returns how many runs of the event began earlier and never ended, and the func that takes
 // this run's count back once it ended. Without Redis it counts nothing: the quorum queue's
 // delivery limit still guards.
-func (p *pipeline) startRun(ctx context.Context, log *slog.Logger, d *delivery) (died int, finish func()) {
+func (p *pipeline) startRun(ctx context.Context, d *delivery) (died int, finish func()) {
 	finish = func() {}
 	if p.runs == nil || !mayHaveDied(d.msg) {
 		return 0, finish
 	}
 	n, err := p.runs.Start(ctx, p.consumer, d.ev.ID)
 	if err != nil {
-		log.Debug("could not count the handler's run", "error", err.Error())
+		d.log.logger().Debug("could not count the handler's run", "error", err.Error())
 		return 0, finish
 	}
 	return n - 1, func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runCountTimeout)
 		defer cancel()
 		if err := p.runs.Finish(ctx, p.consumer, d.ev.ID); err != nil {
-			log.Warn("could not count the end of the handler's run; a redelivery counts it as one that died", "error", err.Error())
+			d.log.logger().Warn("could not count the end of the handler's run; a redelivery counts it as one that died", "error", err.Error())
 		}
 	}
 }
