@@ -112,7 +112,7 @@ var settings = func() []setting {
 	iset, iget = integer(func(c *Config) *int { return &c.MaxBodyBytes })
 	add(mk("EVENTWORKER_MAX_BODY_BYTES", "max-body-bytes", "1048576", "larger bodies are dead-lettered unparsed", false, iset, iget))
 	set, get = str(func(c *Config) *string { return &c.MailURL })
-	add(mk("EVENTWORKER_MAIL_URL", "mail-url", "log://", "where emails go: smtp://user:pass@host:587?starttls=required, smtps://user:pass@host:465, file://DIR or log:// (see Mail)", true, set, get))
+	add(mk("EVENTWORKER_MAIL_URL", "mail-url", "log://", "where emails go: smtp://user:pass@host:587?starttls=required, smtps://user:pass@host:465, file://DIR or log:// (see the README's Emails section)", true, set, get))
 	set, get = str(func(c *Config) *string { return &c.MailFrom })
 	add(mk("EVENTWORKER_MAIL_FROM", "mail-from", "Shop <noreply@localhost>", "sender address; its name is replaced by the shop's name when known", false, set, get))
 	fset, fget := float(func(c *Config) *float64 { return &c.MailRate })
