@@ -114,12 +114,31 @@ func buildMsg(m *Message, now time.Time) (*gomail.Msg, error) {
 // text that needs it, so ASCII "=?utf-8?q?=0D=0A?=" would otherwise go out as is and a mail
 // reader would decode it into a line break; encoded, the reader shows the text as the event had
 // it. The result is ASCII without control characters either way.
+//
+// A run of text without spaces longer than maxHeaderWord is encoded too: go-mail folds header
+// lines only at spaces, so such a run (a 1,000-character name in the subject) would make a line
+// that servers refuse ("500 Line too long"); encoded words are at most 75 characters, each a
+// place to fold.
 func subjectText(s string) string {
 	s = cleanText(s)
-	if !strings.Contains(s, "=?") {
+	if !strings.Contains(s, "=?") && !hasLongWord(s) {
 		return s
 	}
 	return encodeWords(s)
+}
+
+// maxHeaderWord is the longest run without a space that a header keeps as it is: with the
+// field's name it still fits RFC 5322's recommended 78 characters.
+const maxHeaderWord = 60
+
+// hasLongWord reports whether s has a run of more than maxHeaderWord bytes without a space.
+func hasLongWord(s string) bool {
+	for _, w := range strings.Split(s, " ") {
+		if len(w) > maxHeaderWord {
+			return true
+		}
+	}
+	return false
 }
 
 // encodeWords RFC 2047-encodes s (valid UTF-8) as B encoded words of at most 75 characters,
@@ -218,20 +237,43 @@ func isDotAtom(s string) bool {
 	return true
 }
 
-// cleanText makes event text safe for a display name or the subject: CR, LF and every other
-// control character, the Unicode line and paragraph separators and the bidirectional controls
-// (which make a name display other than it reads) become spaces; invalid UTF-8 becomes U+FFFD.
-// displayName cleans a display name. net/mail writes a non-ASCII name as a Q-encoded word, which
-// leaves a backslash as it is; RFC 2047 forbids one there and strict parsers (Go's own) then
-// refuse the whole header, so it becomes the fullwidth reverse solidus, which reads the same.
+// maxDisplayName is the most characters of a display name kept: an inbox shows fewer, and a
+// longer one (the contract allows 1,000) could not be written within a header line's limit.
+const maxDisplayName = 64
+
+// displayName cleans a display name for net/mail's Address.String, which go-mail uses.
+//
+// A name longer than maxDisplayName characters is shortened and ends in "…". String writes an
+// ASCII name as a quoted string and any other as RFC 2047 encoded words of at most 75
+// characters, separated by spaces where go-mail folds the line; the ellipsis makes a shortened
+// name one of the latter. An ASCII name holding "=?" would go out as a quoted string that looks
+// like an encoded word, which many readers decode anyway (into a line break, say) and strict
+// parsers refuse: a word joiner (U+2060, invisible) after the "=" makes it non-ASCII, so it goes
+// out encoded and reads as the event had it. String's Q encoding leaves a backslash as it is;
+// RFC 2047 forbids one there and strict parsers (Go's own) then refuse the whole header, so in
+// a name that is encoded it becomes the fullwidth reverse solidus, which reads the same.
 func displayName(s string) string {
-	s = cleanText(s)
+	s = strings.ReplaceAll(cleanText(s), "=?", "=\u2060?")
+	if utf8.RuneCountInString(s) > maxDisplayName {
+		cut, n := 0, 0
+		for i := range s {
+			if n == maxDisplayName-1 {
+				cut = i
+				break
+			}
+			n++
+		}
+		s = strings.TrimSpace(s[:cut]) + "…"
+	}
 	if strings.ContainsRune(s, '\\') && strings.ContainsFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) {
 		s = strings.ReplaceAll(s, "\\", "\uFF3C")
 	}
 	return s
 }
 
+// cleanText makes event text safe for a display name or the subject: CR, LF and every other
+// control character, the Unicode line and paragraph separators and the bidirectional controls
+// (which make a name display other than it reads) become spaces; invalid UTF-8 becomes U+FFFD.
 func cleanText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {

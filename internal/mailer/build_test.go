@@ -74,10 +74,14 @@ func TestHeaderInjection(t *testing.T) {
 						t.Errorf("%s = %q (%v), want exactly one address, %s", field, p.header.Get(field), err, want)
 					}
 				}
-				if v := f.get(t, p.header); v != cleanText(bad) {
-					t.Errorf("%s reads %q, want %q", f.name, v, cleanText(bad))
+				want := cleanText(bad)
+				if f.name != "Subject" {
+					want = strings.ReplaceAll(want, "=?", "=\u2060?") // see displayName
 				}
-				if v := f.get(t, p.header); strings.ContainsAny(v, "\r\n\x00\u2028\u2029\u0085\u202e") && !strings.HasPrefix(bad, "=?") {
+				if v := f.get(t, p.header); v != want {
+					t.Errorf("%s reads %q, want %q", f.name, v, want)
+				}
+				if v := f.get(t, p.header); strings.ContainsAny(v, "\r\n\x00\u2028\u2029\u0085\u202e") {
 					t.Errorf("%s reads %q: a control character survived", f.name, v)
 				}
 				if len(p.parts) != 2 || p.parts[0].body != m.Text || p.parts[1].body != m.HTML {
