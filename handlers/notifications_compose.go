@@ -87,8 +87,9 @@ func customer(template, customerID, email, name string, o *emails.Order) *outgoi
 	}
 }
 
-// money converts a major-unit amount to minor units; an amount with more decimals than the
-// currency has is shown as sent rather than rounded.
+// money converts a major-unit amount to minor units, rounding digits beyond the currency's
+// (0.30000000000000004 USD is 30 cents; see registry.Decimal.Minor). An amount that cannot be
+// converted (an unknown currency, more than 64 bits of minor units) is shown as sent.
 func money(d registry.Decimal, currency string) emails.Money {
 	minor, err := d.Minor(currency)
 	if err != nil {

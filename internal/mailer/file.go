@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	mail "github.com/wneessen/go-mail"
 )
@@ -31,7 +32,12 @@ func openFile(ep *endpoint) (*fileSender, error) {
 
 // deliver writes the email to a temporary file in the directory and renames it into place, so
 // that a reader never sees half an email and a resend replaces the file whole.
-func (f *fileSender) deliver(ctx context.Context, m *Message, msg *mail.Msg) (err error) {
+func (f *fileSender) deliver(ctx context.Context, m *Message, msg *mail.Msg) (time.Duration, error) {
+	return 0, f.write(ctx, m, msg)
+}
+
+// write stores the email as its file.
+func (f *fileSender) write(ctx context.Context, m *Message, msg *mail.Msg) (err error) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("writing email: %w", err)
 	}

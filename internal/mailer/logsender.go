@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	mail "github.com/wneessen/go-mail"
 )
@@ -15,7 +16,7 @@ type logSender struct {
 	log *slog.Logger
 }
 
-func (l *logSender) deliver(ctx context.Context, m *Message, _ *mail.Msg) error {
+func (l *logSender) deliver(ctx context.Context, m *Message, _ *mail.Msg) (time.Duration, error) {
 	// ctx names the event that caused the email (see logging.WithEvent).
 	l.log.LogAttrs(ctx, slog.LevelInfo, "mail: email logged, not sent (log:// back end)",
 		slog.String("message_id", m.MessageID),
@@ -24,7 +25,7 @@ func (l *logSender) deliver(ctx context.Context, m *Message, _ *mail.Msg) error 
 		slog.Int("recipients", len(m.To)),
 		slog.Any("recipient_domains", recipientDomains(m.To)),
 	)
-	return nil
+	return 0, nil
 }
 
 func (l *logSender) close() error { return nil }

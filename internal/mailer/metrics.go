@@ -28,9 +28,12 @@ type Metrics struct {
 	// Suppressed counts emails the notifications handler decided not to send, by template; the
 	// handler increments it, the Sender does not.
 	Suppressed *prometheus.CounterVec
-	// SendDuration observes the back end's delivery of each email, after the rate limit, in
-	// seconds, by template.
+	// SendDuration observes the back end's delivery of each email, in seconds, by template:
+	// the send alone, from the moment it has a connection.
 	SendDuration *prometheus.HistogramVec
+	// ConnectionWait observes how long each email waited for a free SMTP connection, in
+	// seconds, after the rate limit: a pool too small for the load shows here.
+	ConnectionWait prometheus.Histogram
 	// Unavailable is 1 while the mail server cannot be reached (the last Send that got as far
 	// failed with ErrUnavailable) and 0 once a Send went through.
 	Unavailable prometheus.Gauge
@@ -56,9 +59,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"template"}),
 		SendDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "eventworker", Name: "email_send_duration_seconds",
-			Help:    "Time the mail back end took to deliver an email, after the rate limit.",
+			Help:    "Time the mail back end took to deliver an email, from the moment it had a connection.",
 			Buckets: sendBuckets,
 		}, []string{"template"}),
+		ConnectionWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "eventworker", Name: "email_connection_wait_seconds",
+			Help:    "Time an email waited for a free SMTP connection (EVENTWORKER_MAIL_CONNECTIONS) before its send began.",
+			Buckets: sendBuckets,
+		}),
 		Unavailable: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "eventworker", Name: "mail_server_unavailable",
 			Help: "1 while the mail server cannot be reached (connection refused or 421) and emails wait for it, 0 once an email went through.",
@@ -69,6 +77,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.Failed = register(reg, m.Failed)
 		m.Suppressed = register(reg, m.Suppressed)
 		m.SendDuration = register(reg, m.SendDuration)
+		m.ConnectionWait = register(reg, m.ConnectionWait)
 		m.Unavailable = register(reg, m.Unavailable)
 	}
 	return m
@@ -115,8 +124,9 @@ func (m *Metrics) unavailable(down bool) {
 	}
 }
 
-func (m *Metrics) observe(template string, d time.Duration) {
+func (m *Metrics) observe(template string, waited, sending time.Duration) {
 	if m != nil {
-		m.SendDuration.WithLabelValues(template).Observe(d.Seconds())
+		m.ConnectionWait.Observe(waited.Seconds())
+		m.SendDuration.WithLabelValues(template).Observe(sending.Seconds())
 	}
 }

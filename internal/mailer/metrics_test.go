@@ -1,7 +1,10 @@
 package mailer
 
 import (
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -102,4 +105,48 @@ func histogramCount(t *testing.T, m *Metrics, template string) uint64 {
 		t.Fatal(err)
 	}
 	return out.GetHistogram().GetSampleCount()
+}
+
+// TestConnectionWaitIsMeasuredApart sends three emails at once over one connection to a server
+// that takes 200 ms per DATA: two of them wait for the connection, and that wait is counted in
+// the wait histogram, not in the send's duration.
+func TestConnectionWaitIsMeasuredApart(t *testing.T) {
+	metrics := NewMetrics(prometheus.NewPedanticRegistry())
+	ts := smtptest.Start(t, smtptest.Options{})
+	ts.SetDataDelay(200 * time.Millisecond)
+	cfg := testConfig(ts.URL("smtp", "", "starttls=none"))
+	cfg.Metrics, cfg.Connections = metrics, 1
+	s := openSender(t, cfg)
+	ctx := testContext(t)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() {
+			if err := s.Send(ctx, simpleMessage(fmt.Sprintf("wait-%d@shop.example", i))); err != nil {
+				t.Errorf("Send: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+
+	var wait, send dto.Metric
+	if err := metrics.ConnectionWait.Write(&wait); err != nil {
+		t.Fatal(err)
+	}
+	if err := metrics.SendDuration.WithLabelValues("welcome").(prometheus.Histogram).Write(&send); err != nil {
+		t.Fatal(err)
+	}
+	if n := wait.GetHistogram().GetSampleCount(); n != 3 {
+		t.Errorf("connection waits observed %d, want 3", n)
+	}
+	// The second email waited for one send, the third for two: at least 600 ms in all.
+	if sum := wait.GetHistogram().GetSampleSum(); sum < 0.6 {
+		t.Errorf("connection waits add up to %.3f s, want at least 0.6 s", sum)
+	}
+	if n := send.GetHistogram().GetSampleCount(); n != 3 {
+		t.Errorf("sends observed %d, want 3", n)
+	}
+	// Each send took its 200 ms of DATA; none includes another's.
+	if sum := send.GetHistogram().GetSampleSum(); sum < 0.6 {
+		t.Errorf("sends add up to %.3f s, want at least 0.6 s", sum)
+	}
 }

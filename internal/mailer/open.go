@@ -14,8 +14,9 @@ import (
 
 // backend is what a URL scheme does with a valid email; sender does the rest.
 type backend interface {
-	// deliver sends or stores msg, built from m; its errors are classified already.
-	deliver(ctx context.Context, m *Message, msg *mail.Msg) error
+	// deliver sends or stores msg, built from m, and says how long of it was spent waiting for
+	// a free connection; its errors are classified already.
+	deliver(ctx context.Context, m *Message, msg *mail.Msg) (waited time.Duration, err error)
 	close() error
 }
 
@@ -126,8 +127,8 @@ func (s *sender) send(ctx context.Context, m *Message, template string) error {
 		return err
 	}
 	start := time.Now()
-	err = s.backend.deliver(ctx, m, msg)
-	s.metrics.observe(template, time.Since(start))
+	waited, err := s.backend.deliver(ctx, m, msg)
+	s.metrics.observe(template, waited, time.Since(start)-waited)
 	return err
 }
 

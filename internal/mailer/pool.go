@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	mail "github.com/wneessen/go-mail"
 )
@@ -39,13 +40,16 @@ func openPool(cfg Config, ep *endpoint) (*pool, error) {
 }
 
 // deliver sends msg on the first connection that is free.
-func (p *pool) deliver(ctx context.Context, m *Message, msg *mail.Msg) error {
+func (p *pool) deliver(ctx context.Context, m *Message, msg *mail.Msg) (time.Duration, error) {
+	start := time.Now()
 	select {
 	case s := <-p.free:
 		defer func() { p.free <- s }()
-		return s.deliver(ctx, m, msg)
+		waited := time.Since(start)
+		more, err := s.deliver(ctx, m, msg)
+		return waited + more, err
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for a free SMTP connection: %w", ctx.Err())
+		return time.Since(start), fmt.Errorf("waiting for a free SMTP connection: %w", ctx.Err())
 	}
 }
 

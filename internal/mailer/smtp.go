@@ -180,14 +180,22 @@ func (s *smtpSender) dialRaw(ctx context.Context, network, address string) (net.
 	return tc, nil
 }
 
-// deliver sends msg, reusing the open connection. Its errors are classified (see errors.go).
-func (s *smtpSender) deliver(ctx context.Context, _ *Message, msg *mail.Msg) error {
+// deliver sends msg, reusing the open connection, once it is free. Its errors are classified
+// (see errors.go).
+func (s *smtpSender) deliver(ctx context.Context, _ *Message, msg *mail.Msg) (time.Duration, error) {
+	start := time.Now()
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for the mail connection: %w", ctx.Err())
+		return time.Since(start), fmt.Errorf("waiting for the mail connection: %w", ctx.Err())
 	}
+	waited := time.Since(start)
 	defer func() { <-s.sem }()
+	return waited, s.sendHeld(ctx, msg)
+}
+
+// sendHeld sends msg on the connection, which the caller holds (sem).
+func (s *smtpSender) sendHeld(ctx context.Context, msg *mail.Msg) error {
 	if s.closed {
 		return ErrClosed
 	}
