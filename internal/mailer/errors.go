@@ -18,11 +18,13 @@ import (
 )
 
 // authFailedHint is the start of every error about rejected credentials; the operator, not a
-// retry, fixes it, but the email is not at fault, so the error is transient.
+// retry, fixes it, and the email is not at fault, so the error is ErrLoginRefused (and
+// ErrUnavailable): the emails wait for the fix.
 const authFailedHint = "authentication failed: check the user and password in EVENTWORKER_MAIL_URL"
 
 // Replies about authentication (RFC 4954). They are 5xx, but about the worker's configuration,
-// not the email: an operator fixes them and the same email then goes out, so they are transient.
+// not the email: an operator fixes them and the same email then goes out, so they are
+// ErrLoginRefused, not ErrRejected.
 const (
 	// codeServiceUnavailable is 421 "Service not available, closing transmission channel": the
 	// server, not the email, is the problem (RFC 5321 4.2.3).
@@ -63,9 +65,9 @@ func classifySend(err error, addr string) error {
 	case se.step == stepAddresses:
 		return newError([]error{ErrInvalidMessage, err}, "email not sent: %s: %v", se.step, se.err)
 	case code == codeAuthRequired:
-		return newError([]error{err}, "mail server %s requires authentication: set the user and password in EVENTWORKER_MAIL_URL (smtp://user:pass@host): %s", addr, reply)
+		return newError([]error{ErrLoginRefused, ErrUnavailable, err}, "mail server %s requires authentication: set the user and password in EVENTWORKER_MAIL_URL (smtp://user:pass@host) and restart the worker: %s", addr, reply)
 	case code == codeAuthTooWeak || code == codeAuthNeedsTLS || code == codeAuthFailed:
-		return newError([]error{err}, "mail server %s refused the sender's authentication: %s: check the user, password, auth= and starttls= in EVENTWORKER_MAIL_URL", addr, reply)
+		return newError([]error{ErrLoginRefused, ErrUnavailable, err}, "mail server %s refused the sender's authentication: %s: check the user, password, auth= and starttls= in EVENTWORKER_MAIL_URL and restart the worker", addr, reply)
 	case code == codeServiceUnavailable:
 		return newError([]error{ErrUnavailable, err}, "mail server %s is not available (retry later): %s", addr, reply)
 	case code >= 500:
@@ -127,13 +129,13 @@ func classifyDial(err error, ep *endpoint, authStarted bool) error {
 	isReply := errors.As(err, &reply)
 	switch {
 	case isReply && reply.Code == codeAuthFailed:
-		return newError(errs, "%s: mail server %s answered %s", authFailedHint, addr, replyText(reply))
+		return newError(append([]error{ErrLoginRefused, ErrUnavailable}, errs...), "%s and restart the worker: mail server %s answered %s", authFailedHint, addr, replyText(reply))
 	case errors.Is(err, smtp.ErrUnencrypted):
 		return newError(errs, "authentication with mail server %s refused by this client: the connection is not encrypted and the password is never sent in clear text: use starttls=required or smtps:// in EVENTWORKER_MAIL_URL", addr)
 	case errors.Is(err, errAuthMechanism):
 		return newError(errs, "authentication with mail server %s failed: %v", addr, err)
 	case authStarted && isReply:
-		return newError(errs, "authentication with mail server %s failed: %s: check the user, password and auth= in EVENTWORKER_MAIL_URL", addr, replyText(reply))
+		return newError(append([]error{ErrLoginRefused, ErrUnavailable}, errs...), "authentication with mail server %s failed: %s: check the user, password and auth= in EVENTWORKER_MAIL_URL and restart the worker", addr, replyText(reply))
 	case isCertificateError(err):
 		return newError(errs, "TLS certificate of mail server %s is not trusted: %v: set ca_file=/path/ca.pem in EVENTWORKER_MAIL_URL to the CA that issued it (insecure_skip_verify=true turns the check off, for tests only)", addr, err)
 	case isTLSError(err):

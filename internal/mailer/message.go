@@ -60,10 +60,15 @@ var (
 	// the server is back. It is transient. A timeout or a broken connection during the
 	// transaction (MAIL FROM to the end of DATA) is not unavailable: the email may be the cause.
 	ErrUnavailable = errors.New("mail server unavailable")
+	// ErrLoginRefused reports that the mail server refused the worker's credentials or
+	// requires credentials it was not given (SMTP 530, 534, 535, 538). No email can go out until
+	// an operator fixes EVENTWORKER_MAIL_URL, and no email is at fault: such an error matches
+	// ErrUnavailable too, so emails wait for the fix instead of spending their retries.
+	ErrLoginRefused = errors.New("mail server refused the login")
 )
 
-// IsUnavailable reports whether err means that the mail server itself could not be reached,
-// whatever the email: see ErrUnavailable.
+// IsUnavailable reports whether err means that the mail server itself could not be reached or
+// would not take any email, whatever the email: see ErrUnavailable and ErrLoginRefused.
 func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
 
 // IsPermanent reports whether err means that sending the same message again cannot succeed.

@@ -98,7 +98,12 @@ func (s *sender) Send(ctx context.Context, m *Message) error {
 		if IsUnavailable(err) {
 			s.metrics.unavailable(true)
 			if !s.down.Swap(true) {
-				s.log.Warn("mail: the mail server is unavailable; emails are retried until it is back", "error", err.Error())
+				if errors.Is(err, ErrLoginRefused) {
+					// Not an outage that ends by itself: someone must fix the settings.
+					s.log.Error("mail: the mail server refused the worker's login; emails wait, unsent, until EVENTWORKER_MAIL_URL is fixed", "error", err.Error())
+				} else {
+					s.log.Warn("mail: the mail server is unavailable; emails are retried until it is back", "error", err.Error())
+				}
 			}
 		}
 		return err

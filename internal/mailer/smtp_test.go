@@ -226,6 +226,9 @@ func TestSendConnectionErrorsAreTransient(t *testing.T) {
 		userinfo string
 		query    string
 		want     []string // substrings of the error
+		// login marks a refused login: ErrLoginRefused and ErrUnavailable, so emails wait for
+		// the operator's fix instead of spending their retries.
+		login bool
 	}{
 		{
 			name:   "starttls=required but not offered",
@@ -255,13 +258,15 @@ func TestSendConnectionErrorsAreTransient(t *testing.T) {
 			name:   "wrong password",
 			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: "another"},
 			scheme: "smtp", userinfo: user + ":" + pass, query: "ca_file={ca}",
-			want: []string{"authentication failed: check the user and password in EVENTWORKER_MAIL_URL", "535"},
+			want:  []string{"authentication failed: check the user and password in EVENTWORKER_MAIL_URL", "535"},
+			login: true,
 		},
 		{
 			name:   "wrong password with AUTH LOGIN",
 			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: "another"},
 			scheme: "smtp", userinfo: user + ":" + pass, query: "auth=login&ca_file={ca}",
-			want: []string{"authentication failed: check the user and password in EVENTWORKER_MAIL_URL", "535"},
+			want:  []string{"authentication failed: check the user and password in EVENTWORKER_MAIL_URL", "535"},
+			login: true,
 		},
 		{
 			name:   "mechanism not offered",
@@ -273,7 +278,8 @@ func TestSendConnectionErrorsAreTransient(t *testing.T) {
 			name:   "AUTH required but no user in the URL",
 			server: smtptest.Options{TLS: smtptest.TLSStartTLS, User: user, Pass: pass},
 			scheme: "smtp", query: "ca_file={ca}",
-			want: []string{"requires authentication", "530 5.7.0 Authentication required", "EVENTWORKER_MAIL_URL"},
+			want:  []string{"requires authentication", "530 5.7.0 Authentication required", "EVENTWORKER_MAIL_URL"},
+			login: true,
 		},
 	}
 	for _, tt := range tests {
@@ -287,6 +293,9 @@ func TestSendConnectionErrorsAreTransient(t *testing.T) {
 			}
 			if IsPermanent(err) {
 				t.Errorf("IsPermanent(%v) = true, want a transient error", err)
+			}
+			if got := errors.Is(err, ErrLoginRefused); got != tt.login || (tt.login && !IsUnavailable(err)) {
+				t.Errorf("ErrLoginRefused %v, IsUnavailable %v for %v; want both %v", got, IsUnavailable(err), err, tt.login)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -65,10 +66,15 @@ type notifEnv struct {
 func newNotifEnv(t *testing.T, tweak func(*config.Config)) *notifEnv {
 	t.Helper()
 	srv := smtptest.Start(t, smtptest.Options{})
-	log := notifLogger(t)
+	return newNotifEnvOn(t, tweak, srv, "smtp://"+srv.Addr()+"?starttls=none", notifLogger(t))
+}
+
+// newNotifEnvOn is newNotifEnv with the SMTP server, the mail URL and the logger given.
+func newNotifEnvOn(t *testing.T, tweak func(*config.Config), srv *smtptest.Server, mailURL string, log *slog.Logger) *notifEnv {
+	t.Helper()
 	mm := mailer.NewMetrics(prometheus.NewRegistry())
 	sender, err := mailer.Open(context.Background(), mailer.Config{
-		URL: "smtp://" + srv.Addr() + "?starttls=none", Timeout: 10 * time.Second, Metrics: mm, Logger: log,
+		URL: mailURL, Timeout: 10 * time.Second, Metrics: mm, Logger: log,
 	})
 	if err != nil {
 		t.Fatalf("mailer.Open: %v", err)
@@ -825,5 +831,51 @@ func TestNotificationManyEmailsShareOneConnection(t *testing.T) {
 	}
 	if c := n.smtp.Connections(); c != 1 {
 		t.Errorf("the server saw %d connections for %d emails, want 1", c, count)
+	}
+}
+
+// TestNotificationRefusedLoginWaitsForTheFix: a relay that answers 535 to the worker's login
+// (a wrong password in EVENTWORKER_MAIL_URL) fails every email, and none is at fault. The email
+// waits in the retry queue without spending an attempt, nothing is dead-lettered, the mail server
+// counts as unavailable, and the log says at ERROR what to fix, without the password.
+func TestNotificationRefusedLoginWaitsForTheFix(t *testing.T) {
+	const wrong = "Wr0ng-passw0rd"
+	srv := smtptest.Start(t, smtptest.Options{TLS: smtptest.TLSStartTLS, User: "mailer", Pass: "the-right-one"})
+	var logs testenv.SyncBuffer
+	url := srv.URL("smtp", "mailer:"+wrong, "ca_file="+neturl.QueryEscape(srv.CAFile()))
+	n := newNotifEnvOn(t, func(c *config.Config) { c.QuickRetries, c.QuickBackoff = 1, 10*time.Millisecond }, srv, url,
+		slog.New(slog.NewJSONHandler(&logs, nil)))
+	const tenant = "login"
+	n.saveProfile(tenant, "Login Shop")
+	n.start()
+	n.send("order.cancelled", n.event("order.cancelled", 1, uuid.NewString(), tenant, map[string]any{"customer_email": "erin@example.com"}))
+
+	n.waitFor("the email to wait for the mail server", notifWait, func() bool { return n.outcome(metrics.OutcomeRetried) >= 1 })
+	if got := testutil.ToFloat64(n.mail.Unavailable); got != 1 {
+		t.Errorf("eventworker_mail_server_unavailable = %v, want 1", got)
+	}
+	_, dlq := n.notifQueues()
+	if d, depth := n.outcome(metrics.OutcomeDeadLettered), n.queueDepth(dlq); d != 0 || depth != 0 {
+		t.Errorf("dead_lettered %d, %s holds %d; want nothing dead-lettered", d, dlq, depth)
+	}
+	if got := len(srv.Messages()); got != 0 {
+		t.Errorf("the server got %d messages, want 0", got)
+	}
+	var found bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, "refused the worker's login") {
+			found = true
+			for _, want := range []string{"535", "check the user and password in EVENTWORKER_MAIL_URL", "restart the worker"} {
+				if !strings.Contains(line, want) {
+					t.Errorf("the ERROR line does not say %q: %s", want, line)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no ERROR line about the refused login in the mailer's log:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), wrong) {
+		t.Error("the log contains the password")
 	}
 }
