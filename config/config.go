@@ -50,9 +50,13 @@ type Config struct {
 	// MailURL chooses how emails leave: smtp://, smtps://, file://DIR or log://.
 	MailURL string
 	// MailFrom is the platform's sender, "Name <address>" or a bare address; the display
-	// name becomes the shop's name once its profile is known.
+	// name signs owner emails, and becomes the shop's name in customer emails once its profile
+	// is known.
 	MailFrom string
-	MailRate float64
+	// PlatformSupportEmail is where shop owners write to the platform: the Reply-To and footer
+	// contact of owner emails. Empty: none.
+	PlatformSupportEmail string
+	MailRate             float64
 	// MailConnections is how many SMTP connections are kept open and reused.
 	MailConnections int
 	MailTimeout     time.Duration
@@ -160,6 +164,11 @@ func (c *Config) validateMail(bad func(string, ...any)) {
 		bad("EVENTWORKER_MAIL_FROM: %q is not an address like \"Shop <noreply@example.com>\"", c.MailFrom)
 	} else if !strings.Contains(a.Address, "@") {
 		bad("EVENTWORKER_MAIL_FROM: %q has no domain", c.MailFrom)
+	}
+	if c.PlatformSupportEmail != "" {
+		if a, err := mail.ParseAddress(c.PlatformSupportEmail); err != nil || a.Name != "" || a.Address != c.PlatformSupportEmail {
+			bad("EVENTWORKER_PLATFORM_SUPPORT_EMAIL: %q is not a bare address like support@platform.example", c.PlatformSupportEmail)
+		}
 	}
 	if c.MailConnections < 1 || c.MailConnections > 64 {
 		bad("EVENTWORKER_MAIL_CONNECTIONS: %d must be between 1 and 64", c.MailConnections)

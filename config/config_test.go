@@ -69,16 +69,17 @@ func TestEnvironmentFlagsAndFiles(t *testing.T) {
 
 func TestEveryProblemAtOnce(t *testing.T) {
 	_, err := Load(env(map[string]string{
-		"EVENTWORKER_AMQP_URL":       "http://x:pw@host/",
-		"EVENTWORKER_REDIS_URL":      "nonsense",
-		"EVENTWORKER_QUEUE_TYPE":     "stream",
-		"EVENTWORKER_LOG_LEVEL":      "loud",
-		"EVENTWORKER_CONCURRENCY":    "many",
-		"EVENTWORKER_PREFETCH":       "0",
-		"EVENTWORKER_LEASE_TTL":      "1s",
-		"EVENTWORKER_RETRY_DELAYS":   "10ms",
-		"EVENTWORKER_REDIS_URL_FILE": "/nonexistent/secret",
-		"EVENTWORKER_AMQP_CA_FILE":   "/etc/ca.pem",
+		"EVENTWORKER_AMQP_URL":               "http://x:pw@host/",
+		"EVENTWORKER_REDIS_URL":              "nonsense",
+		"EVENTWORKER_QUEUE_TYPE":             "stream",
+		"EVENTWORKER_LOG_LEVEL":              "loud",
+		"EVENTWORKER_CONCURRENCY":            "many",
+		"EVENTWORKER_PREFETCH":               "0",
+		"EVENTWORKER_LEASE_TTL":              "1s",
+		"EVENTWORKER_RETRY_DELAYS":           "10ms",
+		"EVENTWORKER_REDIS_URL_FILE":         "/nonexistent/secret",
+		"EVENTWORKER_AMQP_CA_FILE":           "/etc/ca.pem",
+		"EVENTWORKER_PLATFORM_SUPPORT_EMAIL": "Support <support@platform.example>",
 	}), nil)
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
@@ -89,6 +90,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 		"EVENTWORKER_LOG_LEVEL", "EVENTWORKER_CONCURRENCY: \"many\"",
 		"EVENTWORKER_LEASE_TTL", "EVENTWORKER_RETRY_DELAYS: 10ms",
 		"EVENTWORKER_AMQP_CA_FILE is set but EVENTWORKER_AMQP_URL uses http://",
+		"EVENTWORKER_PLATFORM_SUPPORT_EMAIL: \"Support <support@platform.example>\" is not a bare address",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)

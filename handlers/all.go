@@ -16,11 +16,13 @@ type Deps struct {
 	Logger *slog.Logger
 	// Tenants holds tenant profiles, suspension flags and customers' locales.
 	Tenants *tenants.Store
-	// MailFrom is the platform's sender address.
-	MailFrom    mailer.Address
-	Mail        MailSender
-	Emails      *emails.Renderer
-	MailMetrics *mailer.Metrics
+	// MailFrom is the platform's sender address; its name is the platform's.
+	MailFrom mailer.Address
+	// PlatformSupport is the platform's support address for shop owners; may be empty.
+	PlatformSupport string
+	Mail            MailSender
+	Emails          *emails.Renderer
+	MailMetrics     *mailer.Metrics
 	// Cache is the shared cache the Python services read.
 	Cache     *cache.Cache
 	Analytics *analytics.Store
@@ -36,7 +38,7 @@ type Deps struct {
 func All(d Deps) []handling.Handler {
 	return []handling.Handler{
 		newNotifications(notificationsDeps{
-			From: d.MailFrom, Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants,
+			From: d.MailFrom, PlatformSupport: d.PlatformSupport, Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants,
 			Metrics: d.MailMetrics, Logger: d.Logger,
 		}),
 		newCache(d.Cache),

@@ -41,6 +41,7 @@ type tenantDirectory interface {
 // confirmed and cancelled, welcome, tenant welcome and the low-stock alert.
 type notifications struct {
 	from     mailer.Address
+	support  string // the platform's support address
 	renderer *emails.Renderer
 	mail     MailSender
 	tenants  tenantDirectory
@@ -52,12 +53,14 @@ type notifications struct {
 type notificationsDeps struct {
 	// From is the platform's sender address; its name stands in for the shop's until the
 	// tenant's profile is known.
-	From     mailer.Address
-	Renderer *emails.Renderer
-	Mail     MailSender
-	Tenants  tenantDirectory
-	Metrics  *mailer.Metrics // may be nil
-	Logger   *slog.Logger
+	From mailer.Address
+	// PlatformSupport is where shop owners write to the platform; may be empty.
+	PlatformSupport string
+	Renderer        *emails.Renderer
+	Mail            MailSender
+	Tenants         tenantDirectory
+	Metrics         *mailer.Metrics // may be nil
+	Logger          *slog.Logger
 }
 
 // newNotifications returns the notifications handler.
@@ -66,7 +69,7 @@ func newNotifications(d notificationsDeps) *notifications {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &notifications{from: d.From, renderer: d.Renderer, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
+	return &notifications{from: d.From, support: d.PlatformSupport, renderer: d.Renderer, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
 }
 
 // Consumer implements handling.Handler.
@@ -132,7 +135,7 @@ func (n *notifications) Handle(ctx context.Context, ev *registry.Event) error {
 // profile, in locale when given (else as it would choose), from d.MailFrom with d.Emails'
 // templates, without sending it or reading any state: `eventworker preview`.
 func PreviewEmail(d Deps, ev *registry.Event, profile tenants.Profile, locale string) (*mailer.Message, error) {
-	return newNotifications(notificationsDeps{From: d.MailFrom, Renderer: d.Emails}).preview(ev, profile, locale)
+	return newNotifications(notificationsDeps{From: d.MailFrom, PlatformSupport: d.PlatformSupport, Renderer: d.Emails}).preview(ev, profile, locale)
 }
 
 // preview renders the email ev would send (PreviewEmail).
@@ -151,7 +154,8 @@ func (n *notifications) preview(ev *registry.Event, profile tenants.Profile, loc
 	return n.message(ev, out, profile, true, locales)
 }
 
-// message renders out into an email branded for the tenant.
+// message renders out into an email: branded for the tenant when it goes to a customer, from the
+// platform when it goes to the shop's owner.
 func (n *notifications) message(ev *registry.Event, out *outgoing, profile tenants.Profile, hasProfile bool, locales []string) (*mailer.Message, error) {
 	shop := emails.Shop{Name: n.from.Name, SupportEmail: profile.SupportEmail}
 	switch {
@@ -164,6 +168,7 @@ func (n *notifications) message(ev *registry.Event, out *outgoing, profile tenan
 		shop.SupportEmail = out.supportEmail
 	}
 	out.view.Shop = shop
+	out.view.Platform = emails.Platform{Name: n.from.Name, SupportEmail: n.support}
 	locales = append(locales, profile.Locale)
 	loc, err := n.renderer.Locale(ev.TenantID, profile.Timezone, locales...)
 	if err != nil {
@@ -173,8 +178,13 @@ func (n *notifications) message(ev *registry.Event, out *outgoing, profile tenan
 	if err != nil {
 		return nil, fmt.Errorf("%s email: %w", out.template, err)
 	}
+	from, replyTo := mailer.Address{Name: shop.Name, Email: n.from.Email}, shop.SupportEmail
+	if emails.ToOwner(out.template) {
+		// The owner's own shop is not who writes: the platform is, and replies go to it.
+		from, replyTo = n.from, n.support
+	}
 	msg := &mailer.Message{
-		From:      mailer.Address{Name: shop.Name, Email: n.from.Email},
+		From:      from,
 		To:        []mailer.Address{out.to},
 		Subject:   e.Subject,
 		Text:      e.Text,
@@ -183,8 +193,8 @@ func (n *notifications) message(ev *registry.Event, out *outgoing, profile tenan
 		Date:      time.Now(),
 		Template:  out.template,
 	}
-	if shop.SupportEmail != "" {
-		msg.ReplyTo = &mailer.Address{Name: shop.Name, Email: shop.SupportEmail}
+	if replyTo != "" {
+		msg.ReplyTo = &mailer.Address{Name: from.Name, Email: replyTo}
 	}
 	return msg, nil
 }

@@ -72,7 +72,7 @@ func testNotifications(t *testing.T) (*notifications, *memSender, *memTenants, *
 	}
 	m := mailer.NewMetrics(prometheus.NewRegistry())
 	n := newNotifications(notificationsDeps{
-		From: mailer.Address{Name: "Shop", Email: "noreply@platform.example"}, Renderer: r,
+		From: mailer.Address{Name: "Shopfront", Email: "noreply@platform.example"}, PlatformSupport: "support@platform.example", Renderer: r,
 		Mail: s, Tenants: ts, Metrics: m,
 	})
 	return n, s, ts, m
@@ -104,7 +104,7 @@ func TestNotificationsEmails(t *testing.T) {
 		text    []string
 	}{
 		{"order.created", 1, `{"order_id":"o-1","customer_id":"c-1","customer_email":"alice@example.com","customer_name":"Alice","amount":1234.5,"currency":"EUR","items":[{"product_id":"p-1","name":"Tent","quantity":2,"unit_price":617.25}]}`,
-			"alice@example.com", "Acme Outdoor: we have received your order o-1", []string{"Hello Alice,", "2 × Tent  €617.25", "Total: €1,234.50"}},
+			"alice@example.com", "Acme Outdoor: we have received your order o-1", []string{"Hello Alice,", "2 × Tent: €1,234.50 (€617.25 each)", "Total: €1,234.50"}},
 		{"order.created", 2, `{"order_id":"o-2","customer_id":"c-1","customer_email":"alice@example.com","amount_minor":1999,"currency":"USD"}`,
 			"alice@example.com", "Acme Outdoor: we have received your order o-2", []string{"Hello,", "Total: $19.99"}},
 		{"order.pending_payment", 1, `{"order_id":"o-3","customer_id":"c-1","customer_email":"alice@example.com","amount":10,"currency":"EUR","payment_url":"https://pay.example/o-3","expires_at":"2026-11-27T12:00:00"}`,
@@ -112,7 +112,7 @@ func TestNotificationsEmails(t *testing.T) {
 		{"order.confirmed", 1, `{"order_id":"o-4","customer_id":"c-1","customer_email":"alice@example.com","amount":0.1,"currency":"EUR","items":[{"product_id":"p-9","quantity":1}]}`,
 			"alice@example.com", "Acme Outdoor: your order o-4 is confirmed", []string{"1 × p-9", "Total: €0.10"}},
 		{"order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com","reason":"out of stock"}`,
-			"alice@example.com", "Acme Outdoor: your order o-5 was cancelled", []string{"Reason: out of stock"}},
+			"alice@example.com", "Acme Outdoor: your order o-5 has been cancelled", []string{"Reason: out of stock"}},
 		{"user.registered", 1, `{"user_id":"u-1","email":"bob@example.com","name":"Bob"}`,
 			"bob@example.com", "Welcome to Acme Outdoor", []string{"Hello Bob,"}},
 		{"tenant.provisioned", 1, `{"tenant_id":"acme","name":"Acme Outdoor","owner_email":"owner@acme.example","plan":"growth"}`,
@@ -137,11 +137,24 @@ func TestNotificationsEmails(t *testing.T) {
 			if m.Subject != tt.subject {
 				t.Errorf("Subject = %q, want %q", m.Subject, tt.subject)
 			}
-			if m.From != (mailer.Address{Name: "Acme Outdoor", Email: "noreply@platform.example"}) {
-				t.Errorf("From = %+v: want the shop's name on the platform's address", m.From)
+			// A customer hears from the shop; an owner from the platform, which also answers.
+			from, replyTo := mailer.Address{Name: "Acme Outdoor", Email: "noreply@platform.example"}, "help@acme.example"
+			if emails.ToOwner(m.Template) {
+				from, replyTo = mailer.Address{Name: "Shopfront", Email: "noreply@platform.example"}, "support@platform.example"
+				for _, want := range []string{"Shopfront", "the owner of Acme Outdoor", "support@platform.example"} {
+					if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+						t.Errorf("the owner's email does not say %q:\n%s", want, m.Text)
+					}
+				}
+				if strings.Contains(m.Text, "help@acme.example") {
+					t.Errorf("the owner's email points to the shop's own support address:\n%s", m.Text)
+				}
 			}
-			if m.ReplyTo == nil || m.ReplyTo.Email != "help@acme.example" {
-				t.Errorf("Reply-To = %+v, want the shop's support email", m.ReplyTo)
+			if m.From != from {
+				t.Errorf("From = %+v, want %+v", m.From, from)
+			}
+			if m.ReplyTo == nil || m.ReplyTo.Email != replyTo {
+				t.Errorf("Reply-To = %+v, want %s", m.ReplyTo, replyTo)
 			}
 			if m.MessageID != MessageID(ev.ID, m.Template, "noreply@platform.example") || !strings.HasSuffix(m.MessageID, "@platform.example") {
 				t.Errorf("Message-ID = %q", m.MessageID)
@@ -215,7 +228,7 @@ func TestCustomerEmailWithoutProfileUsesThePlatformName(t *testing.T) {
 	if err := n.Handle(context.Background(), event(t, "order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if m := s.sent[0]; m.From.Name != "Shop" || m.ReplyTo != nil || !strings.HasPrefix(m.Subject, "Shop: ") {
+	if m := s.sent[0]; m.From.Name != "Shopfront" || m.ReplyTo != nil || !strings.HasPrefix(m.Subject, "Shopfront: ") {
 		t.Errorf("From %+v, Reply-To %+v, Subject %q", m.From, m.ReplyTo, m.Subject)
 	}
 }
@@ -270,7 +283,7 @@ func TestLocaleChoice(t *testing.T) {
 		t.Fatalf("the customer's locale was not remembered: %v", ts.locales)
 	}
 	for _, c := range []struct{ customer, wantSubject string }{
-		{"c-en", "Acme Outdoor: your order o-5 was cancelled"},
+		{"c-en", "Acme Outdoor: your order o-5 has been cancelled"},
 		{"c-unknown", "Acme Outdoor: Ihre Bestellung o-5 wurde storniert"},
 	} {
 		s.sent = nil

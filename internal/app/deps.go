@@ -50,7 +50,7 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 	}
 	return handlers.Deps{
 		Logger: log, Tenants: tenants.NewWithOptions(rdb, cfg.CachePrefix, tenants.Options{RecordTTL: cfg.IdempotencyTTL}),
-		MailFrom: from, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
+		MailFrom: from, PlatformSupport: cfg.PlatformSupportEmail, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
 		Cache: shared, Analytics: analytics.New(rdb, cfg.CachePrefix),
 		Inventory: inventory.New(rdb, cfg.CachePrefix), Publisher: derived,
 	}, func() { _ = sender.Close() }, nil

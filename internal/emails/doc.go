@@ -1,10 +1,12 @@
-// Package emails renders the notifications consumer's emails: one shared layout, a text and an
-// HTML template per email, and message catalogs per language, all embedded and each
-// overridable from a directory, globally or per tenant:
+// Package emails renders the notifications consumer's emails: two layouts (the shop's, for
+// customers, and the platform's, for shop owners: see ToOwner), a text and an HTML template per
+// email, and message catalogs per language, all embedded and each overridable from a
+// directory, globally or per tenant:
 //
-//	DIR/layout.html.tmpl           replaces the embedded layout for every tenant
+//	DIR/templates/layout.html.tmpl replaces the embedded customer layout for every tenant
+//	DIR/templates/platform_layout.html.tmpl   the same for the owners' layout
 //	DIR/locales/de.yaml            adds to or replaces German messages (a new file adds a language)
-//	DIR/TENANT/order_received.txt.tmpl   replaces one template for one tenant
+//	DIR/TENANT/templates/order_received.txt.tmpl   replaces one template for one tenant
 //	DIR/TENANT/locales/en.yaml     changes messages for one tenant
 //
 // Templates reach the messages and the locale's formatting through the view's L field:

@@ -12,6 +12,10 @@ const (
 	LowStock        = "low_stock"
 )
 
+// ToOwner reports whether the email goes to a shop's owner, from the platform, rather than to
+// a customer, from the shop: it has the platform's layout (templates/platform_layout.*.tmpl).
+func ToOwner(name string) bool { return name == TenantWelcome || name == LowStock }
+
 // Names lists every email, in the order of the contract.
 var Names = []string{OrderReceived, PaymentReminder, OrderConfirmed, OrderCancelled, Welcome, TenantWelcome, LowStock}
 

@@ -104,14 +104,22 @@ func load(ls layers) (*set, error) {
 	errs = append(errs, err)
 	layoutText, layoutTextName, err := ls.read("templates/layout.txt.tmpl")
 	errs = append(errs, err)
+	platformHTML, platformHTMLName, err := ls.read("templates/platform_layout.html.tmpl")
+	errs = append(errs, err)
+	platformText, platformTextName, err := ls.read("templates/platform_layout.txt.tmpl")
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTemplates, err)
 	}
 	for _, name := range Names {
+		htmlName, html, textName, text := layoutHTMLName, layoutHTML, layoutTextName, layoutText
+		if ToOwner(name) {
+			htmlName, html, textName, text = platformHTMLName, platformHTML, platformTextName, platformText
+		}
 		body, where, err := ls.read("templates/" + name + ".html.tmpl")
 		if err != nil {
 			errs = append(errs, err)
-		} else if t, err := parseHTML(name, layoutHTMLName, layoutHTML, where, body); err != nil {
+		} else if t, err := parseHTML(name, htmlName, html, where, body); err != nil {
 			errs = append(errs, err)
 		} else {
 			s.html[name] = t
@@ -119,7 +127,7 @@ func load(ls layers) (*set, error) {
 		body, where, err = ls.read("templates/" + name + ".txt.tmpl")
 		if err != nil {
 			errs = append(errs, err)
-		} else if t, err := parseText(name, layoutTextName, layoutText, where, body); err != nil {
+		} else if t, err := parseText(name, textName, text, where, body); err != nil {
 			errs = append(errs, err)
 		} else {
 			s.text[name] = t

@@ -19,7 +19,7 @@ func sampleView(name string) View {
 		ExpiresAt:  &exp,
 		Reason:     "payment not received",
 	}
-	v := View{Shop: shop, Name: "Jana Novák"}
+	v := View{Shop: shop, Platform: Platform{Name: "Shopfront", SupportEmail: "support@shopfront.example"}, Name: "Jana Novák"}
 	switch name {
 	case OrderReceived, PaymentReminder, OrderConfirmed, OrderCancelled:
 		v.Order = order

@@ -1,6 +1,9 @@
 package emails
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // View is the data of one email. The renderer sets L and Subject.
 type View struct {
@@ -10,6 +13,8 @@ type View struct {
 	Subject string
 	// Shop is the tenant whose customer (or owner) receives the email.
 	Shop Shop
+	// Platform is who runs the shops: it writes to their owners.
+	Platform Platform
 	// Name is the recipient's name; empty when unknown.
 	Name    string
 	Order   *Order
@@ -19,6 +24,12 @@ type View struct {
 
 // Shop brands an email.
 type Shop struct {
+	Name         string
+	SupportEmail string
+}
+
+// Platform signs the emails to shop owners.
+type Platform struct {
 	Name         string
 	SupportEmail string
 }
@@ -40,6 +51,31 @@ type Item struct {
 	Quantity  int64
 	// UnitPrice is nil when the event does not give it.
 	UnitPrice *Money
+}
+
+// LineTotal is the line's price, the unit price times the quantity; nil without a unit price or
+// when the product does not fit in minor units.
+func (it Item) LineTotal() *Money {
+	if it.UnitPrice == nil || it.UnitPrice.Literal != "" {
+		return nil
+	}
+	total, ok := mulInt64(it.UnitPrice.Minor, it.Quantity)
+	if !ok {
+		return nil
+	}
+	return &Money{Minor: total, Currency: it.UnitPrice.Currency}
+}
+
+// mulInt64 is a*b, and false when it overflows.
+func mulInt64(a, b int64) (int64, bool) {
+	if a == 0 || b == 0 {
+		return 0, true
+	}
+	p := a * b
+	if p/b != a || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) {
+		return 0, false
+	}
+	return p, true
 }
 
 // Money is an amount in integer minor units of an ISO 4217 currency.

@@ -43,6 +43,9 @@ import (
 // notifFrom is the platform's sender address (EVENTWORKER_MAIL_FROM) in these tests.
 var notifFrom = mailer.Address{Name: "Platform", Email: "noreply@platform.example"}
 
+// notifSupport is the platform's support address (EVENTWORKER_PLATFORM_SUPPORT_EMAIL).
+const notifSupport = "support@platform.example"
+
 // notifWait bounds every wait of these tests: generous, for a loaded two-core machine.
 const notifWait = 30 * time.Second
 
@@ -99,7 +102,7 @@ func newNotifEnvOn(t *testing.T, tweak func(*config.Config), srv *smtptest.Serve
 	return &notifEnv{
 		env: e, smtp: srv, tenants: store, mail: mm,
 		handler: builtIn(t, handlers.ConsumerNotifications, handlers.Deps{
-			MailFrom: notifFrom, Emails: renderer, Mail: sender, Tenants: store, MailMetrics: mm, Logger: log,
+			MailFrom: notifFrom, PlatformSupport: notifSupport, Emails: renderer, Mail: sender, Tenants: store, MailMetrics: mm, Logger: log,
 		}),
 	}
 }
@@ -326,8 +329,12 @@ type wantEmail struct {
 	// shop is the From display name and stands in the subject; compared with runs of white
 	// space and control characters collapsed, as the mailer replaces control characters.
 	shop string
-	// replyTo is the Reply-To address, the shop's support email.
+	// replyTo is the Reply-To address, the shop's support email (an owner's email: the
+	// platform's).
 	replyTo string
+	// from is the From display name when it is not the shop's: the platform's, on the emails to
+	// a shop's owner.
+	from string
 }
 
 // checkEmail checks the envelope and the header of got against w and returns it parsed.
@@ -359,8 +366,12 @@ func checkEmail(t *testing.T, got smtptest.Received, w wantEmail) parsedEmail {
 		}
 		return list[0]
 	}
-	if from := one("From"); from.Address != notifFrom.Email || words(from.Name) != words(w.shop) {
-		t.Errorf("From = %q <%s>, want the shop's name %q on %s", from.Name, from.Address, w.shop, notifFrom.Email)
+	fromName := w.shop
+	if w.from != "" {
+		fromName = w.from
+	}
+	if from := one("From"); from.Address != notifFrom.Email || words(from.Name) != words(fromName) {
+		t.Errorf("From = %q <%s>, want the name %q on %s", from.Name, from.Address, fromName, notifFrom.Email)
 	}
 	if rt := one("Reply-To"); rt.Address != w.replyTo {
 		t.Errorf("Reply-To = %s, want the support email %s", rt.Address, w.replyTo)
@@ -429,7 +440,7 @@ func TestNotificationEmailsEndToEnd(t *testing.T) {
 		{"order.confirmed", "order.confirmed", 1, map[string]any{"order_id": "ord-ok", "customer_email": "confirmed@example.com"},
 			emails.OrderConfirmed, "confirmed@example.com", "your order ord-ok is confirmed"},
 		{"order.cancelled", "order.cancelled", 1, map[string]any{"order_id": "ord-no", "customer_email": "cancelled@example.com"},
-			emails.OrderCancelled, "cancelled@example.com", "your order ord-no was cancelled"},
+			emails.OrderCancelled, "cancelled@example.com", "Your order ord-no has been cancelled"},
 		{"user.registered", "user.registered", 1, map[string]any{"email": "new.user@example.com", "name": "Jonas Becker", "locale": "en"},
 			emails.Welcome, "new.user@example.com", "Hello Jonas Becker,"},
 		{"tenant.provisioned (to owner_email)", "tenant.provisioned", 1,
@@ -454,7 +465,11 @@ func TestNotificationEmailsEndToEnd(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("%d messages with the event's Message-ID %s, want 1", len(got), messageID(ids[i], tt.template))
 			}
-			p := checkEmail(t, got[0], wantEmail{eventID: ids[i], template: tt.template, to: tt.to, shop: shop.Name, replyTo: shop.SupportEmail})
+			w := wantEmail{eventID: ids[i], template: tt.template, to: tt.to, shop: shop.Name, replyTo: shop.SupportEmail}
+			if emails.ToOwner(tt.template) {
+				w.from, w.replyTo = notifFrom.Name, notifSupport // the platform writes to owners
+			}
+			p := checkEmail(t, got[0], w)
 			if !strings.Contains(p.parts[0].body, tt.text) {
 				t.Errorf("the text part lacks %q:\n%s", tt.text, p.parts[0].body)
 			}
@@ -576,7 +591,11 @@ func TestNotificationHeaderInjection(t *testing.T) {
 			if tt.shopName != "" {
 				shopName = tt.shopName
 			}
-			checkEmail(t, got[0], wantEmail{eventID: ids[i], template: tt.template, to: tt.to, shop: shopName, replyTo: tt.shop.SupportEmail})
+			w := wantEmail{eventID: ids[i], template: tt.template, to: tt.to, shop: shopName, replyTo: tt.shop.SupportEmail}
+			if emails.ToOwner(tt.template) {
+				w.from, w.replyTo = notifFrom.Name, notifSupport
+			}
+			checkEmail(t, got[0], w)
 		})
 	}
 	if len(dead) != len(rejected) {
