@@ -56,7 +56,14 @@ type Config struct {
 	// PlatformSupportEmail is where shop owners write to the platform: the Reply-To and footer
 	// contact of owner emails. Empty: none.
 	PlatformSupportEmail string
-	MailRate             float64
+	// MailBounce is the envelope sender; MailRedirect the one recipient of every email
+	// (staging). Empty: off.
+	MailBounce, MailRedirect string
+	// MailHeaders are extra header fields, "Name=value;..." (see ParseMailHeaders).
+	MailHeaders string
+	// MailDisable lists emails not to send (see ParseMailDisable).
+	MailDisable string
+	MailRate    float64
 	// MailConnections is how many SMTP connections are kept open and reused.
 	MailConnections int
 	MailTimeout     time.Duration
@@ -164,6 +171,20 @@ func (c *Config) validateMail(bad func(string, ...any)) {
 		bad("EVENTWORKER_MAIL_FROM: %q is not an address like \"Shop <noreply@example.com>\"", c.MailFrom)
 	} else if !strings.Contains(a.Address, "@") {
 		bad("EVENTWORKER_MAIL_FROM: %q has no domain", c.MailFrom)
+	}
+	for name, v := range map[string]string{"EVENTWORKER_MAIL_BOUNCE": c.MailBounce, "EVENTWORKER_MAIL_REDIRECT": c.MailRedirect} {
+		if v == "" {
+			continue
+		}
+		if a, err := mail.ParseAddress(v); err != nil || a.Name != "" || a.Address != v {
+			bad("%s: %q is not a bare address like bounces@platform.example", name, v)
+		}
+	}
+	if _, err := ParseMailHeaders(c.MailHeaders); err != nil {
+		bad("EVENTWORKER_MAIL_HEADERS: %v", err)
+	}
+	if _, err := ParseMailDisable(c.MailDisable); err != nil {
+		bad("EVENTWORKER_MAIL_DISABLE: %v", err)
 	}
 	if c.PlatformSupportEmail != "" {
 		if a, err := mail.ParseAddress(c.PlatformSupportEmail); err != nil || a.Name != "" || a.Address != c.PlatformSupportEmail {

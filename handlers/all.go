@@ -20,9 +20,14 @@ type Deps struct {
 	MailFrom mailer.Address
 	// PlatformSupport is the platform's support address for shop owners; may be empty.
 	PlatformSupport string
-	Mail            MailSender
-	Emails          *emails.Renderer
-	MailMetrics     *mailer.Metrics
+	// MailHeaders are extra header fields of every email; their values may hold {template},
+	// {tenant}, {event_type} and {event_id}.
+	MailHeaders []mailer.Header
+	// MailDisabled, when set, tells which of a tenant's emails are switched off.
+	MailDisabled func(tenant, template string) bool
+	Mail         MailSender
+	Emails       *emails.Renderer
+	MailMetrics  *mailer.Metrics
 	// Cache is the shared cache the Python services read.
 	Cache     *cache.Cache
 	Analytics *analytics.Store
@@ -38,7 +43,8 @@ type Deps struct {
 func All(d Deps) []handling.Handler {
 	return []handling.Handler{
 		newNotifications(notificationsDeps{
-			From: d.MailFrom, PlatformSupport: d.PlatformSupport, Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants,
+			From: d.MailFrom, PlatformSupport: d.PlatformSupport, Headers: d.MailHeaders, Disabled: d.MailDisabled,
+			Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants,
 			Metrics: d.MailMetrics, Logger: d.Logger,
 		}),
 		newCache(d.Cache),

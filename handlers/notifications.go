@@ -42,6 +42,8 @@ type tenantDirectory interface {
 type notifications struct {
 	from     mailer.Address
 	support  string // the platform's support address
+	headers  []mailer.Header
+	disabled func(tenant, template string) bool // nil: none
 	renderer *emails.Renderer
 	mail     MailSender
 	tenants  tenantDirectory
@@ -56,11 +58,15 @@ type notificationsDeps struct {
 	From mailer.Address
 	// PlatformSupport is where shop owners write to the platform; may be empty.
 	PlatformSupport string
-	Renderer        *emails.Renderer
-	Mail            MailSender
-	Tenants         tenantDirectory
-	Metrics         *mailer.Metrics // may be nil
-	Logger          *slog.Logger
+	// Headers are extra header fields, with placeholders (see Deps.MailHeaders).
+	Headers []mailer.Header
+	// Disabled tells which emails are switched off; nil: none.
+	Disabled func(tenant, template string) bool
+	Renderer *emails.Renderer
+	Mail     MailSender
+	Tenants  tenantDirectory
+	Metrics  *mailer.Metrics // may be nil
+	Logger   *slog.Logger
 }
 
 // newNotifications returns the notifications handler.
@@ -69,7 +75,7 @@ func newNotifications(d notificationsDeps) *notifications {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &notifications{from: d.From, support: d.PlatformSupport, renderer: d.Renderer, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
+	return &notifications{from: d.From, support: d.PlatformSupport, headers: d.Headers, disabled: d.Disabled, renderer: d.Renderer, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
 }
 
 // Consumer implements handling.Handler.
@@ -101,6 +107,12 @@ func (n *notifications) Handle(ctx context.Context, ev *registry.Event) error {
 			n.metrics.Suppressed.WithLabelValues(out.template).Inc()
 		}
 		return fmt.Errorf("%s email: tenant %s is suspended: %w", out.template, ev.TenantID, handling.ErrSuppressed)
+	}
+	if n.disabled != nil && n.disabled(ev.TenantID, out.template) {
+		if n.metrics != nil {
+			n.metrics.Suppressed.WithLabelValues(out.template).Inc()
+		}
+		return fmt.Errorf("%s email of tenant %s: switched off (EVENTWORKER_MAIL_DISABLE): %w", out.template, ev.TenantID, handling.ErrSuppressed)
 	}
 	if out.toOwner {
 		if !hasProfile || profile.OwnerEmail == "" {
@@ -195,6 +207,13 @@ func (n *notifications) message(ev *registry.Event, out *outgoing, profile tenan
 	}
 	if replyTo != "" {
 		msg.ReplyTo = &mailer.Address{Name: from.Name, Email: replyTo}
+	}
+	if len(n.headers) > 0 {
+		fill := strings.NewReplacer("{template}", out.template, "{tenant}", ev.TenantID, "{event_type}", ev.Type, "{event_id}", ev.ID)
+		msg.Headers = make([]mailer.Header, len(n.headers))
+		for i, h := range n.headers {
+			msg.Headers[i] = mailer.Header{Name: h.Name, Value: fill.Replace(h.Value)}
+		}
 	}
 	return msg, nil
 }

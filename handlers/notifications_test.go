@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -352,5 +353,29 @@ func TestEveryExampleRenders(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSwitchedOffEmailsAndExtraHeaders: an email switched off for the tenant is suppressed and
+// counted, as for a suspended tenant; the extra headers carry the email's own values.
+func TestSwitchedOffEmailsAndExtraHeaders(t *testing.T) {
+	n, s, _, m := testNotifications(t)
+	n.disabled = func(tenant, template string) bool { return tenant == shopID && template == emails.OrderCancelled }
+	n.headers = []mailer.Header{{Name: "Feedback-ID", Value: "{template}:{tenant}:{event_type}"}, {Name: "X-PM-Tag", Value: "transactional"}}
+
+	err := n.Handle(context.Background(), event(t, "order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com"}`))
+	if !errors.Is(err, handling.ErrSuppressed) || len(s.sent) != 0 {
+		t.Errorf("Handle = %v with %d emails sent, want ErrSuppressed and none", err, len(s.sent))
+	}
+	if got := testutil.ToFloat64(m.Suppressed.WithLabelValues(emails.OrderCancelled)); got != 1 {
+		t.Errorf("suppressed = %v, want 1", got)
+	}
+
+	if err := n.Handle(context.Background(), event(t, "order.confirmed", 1, `{"order_id":"o-4","customer_id":"c-1","customer_email":"alice@example.com","amount":1,"currency":"EUR"}`)); err != nil {
+		t.Fatal(err)
+	}
+	want := []mailer.Header{{Name: "Feedback-ID", Value: "order_confirmed:" + shopID + ":order.confirmed"}, {Name: "X-PM-Tag", Value: "transactional"}}
+	if len(s.sent) != 1 || !slices.Equal(s.sent[0].Headers, want) {
+		t.Errorf("headers %+v, want %+v", s.sent, want)
 	}
 }

@@ -40,10 +40,25 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 	mailMetrics := mailer.NewMetrics(reg)
 	sender, err := mailer.Open(ctx, mailer.Config{
 		URL: cfg.MailURL, Timeout: cfg.MailTimeout, Rate: cfg.MailRate, Connections: cfg.MailConnections,
-		Logger: log, Metrics: mailMetrics,
+		Logger: log, Metrics: mailMetrics, Bounce: cfg.MailBounce, Redirect: cfg.MailRedirect,
 	})
 	if err != nil {
 		return handlers.Deps{}, nil, fmt.Errorf("EVENTWORKER_MAIL_URL: %w", err)
+	}
+	headers, err := config.ParseMailHeaders(cfg.MailHeaders)
+	if err != nil {
+		return handlers.Deps{}, nil, fmt.Errorf("EVENTWORKER_MAIL_HEADERS: %w", err)
+	}
+	disabled, err := config.ParseMailDisable(cfg.MailDisable)
+	if err != nil {
+		return handlers.Deps{}, nil, fmt.Errorf("EVENTWORKER_MAIL_DISABLE: %w", err)
+	}
+	extra := make([]mailer.Header, len(headers))
+	for i, h := range headers {
+		extra[i] = mailer.Header{Name: h.Name, Value: h.Value}
+	}
+	if cfg.MailRedirect != "" {
+		log.Warn("every email goes to EVENTWORKER_MAIL_REDIRECT instead of its recipients", "redirect", cfg.MailRedirect)
 	}
 	if strings.HasPrefix(cfg.MailURL, "log:") {
 		log.Warn("emails are not sent: EVENTWORKER_MAIL_URL is log://; set smtp:// or smtps:// to send them")
@@ -51,6 +66,7 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 	return handlers.Deps{
 		Logger: log, Tenants: tenants.NewWithOptions(rdb, cfg.CachePrefix, tenants.Options{RecordTTL: cfg.IdempotencyTTL}),
 		MailFrom: from, PlatformSupport: cfg.PlatformSupportEmail, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
+		MailHeaders: extra, MailDisabled: disabled.Disabled,
 		Cache: shared, Analytics: analytics.New(rdb, cfg.CachePrefix),
 		Inventory: inventory.New(rdb, cfg.CachePrefix), Publisher: derived,
 	}, func() { _ = sender.Close() }, nil

@@ -19,7 +19,22 @@ import (
 const (
 	headerAutoSubmitted = gomail.Header("Auto-Submitted")
 	autoSubmittedValue  = "auto-generated"
+	// X-Auto-Response-Suppress asks Exchange and Outlook not to send out-of-office or other
+	// automatic replies, which they do not base on Auto-Submitted.
+	headerAutoResponseSuppress = gomail.Header("X-Auto-Response-Suppress")
+	autoResponseSuppressValue  = "OOF, AutoReply"
+	// headerOriginalTo lists the recipients of an email that Config.Redirect sent elsewhere.
+	headerOriginalTo = "X-Eventworker-Original-To"
 )
+
+// reservedHeaders are the fields the sender writes itself (lower case); Message.Headers may not
+// set them, nor any Content- field.
+var reservedHeaders = map[string]bool{
+	"from": true, "to": true, "cc": true, "bcc": true, "reply-to": true, "sender": true, "subject": true,
+	"date": true, "message-id": true, "mime-version": true, "return-path": true, "received": true,
+	"auto-submitted": true, "x-auto-response-suppress": true, strings.ToLower(headerOriginalTo): true,
+	"in-reply-to": true, "references": true,
+}
 
 // maxAddressLen is RFC 5321's limit of a path (256) less the angle brackets.
 const maxAddressLen = 254
@@ -84,6 +99,11 @@ func buildMsg(m *Message, now time.Time) (*gomail.Msg, error) {
 	if err := checkMessageID(m.MessageID); err != nil {
 		problems = append(problems, err)
 	}
+	for _, h := range m.Headers {
+		if err := checkHeaderName(h.Name); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
@@ -104,6 +124,13 @@ func buildMsg(m *Message, now time.Time) (*gomail.Msg, error) {
 	}
 	msg.SetDateWithValue(date)
 	msg.SetGenHeader(headerAutoSubmitted, autoSubmittedValue)
+	msg.SetGenHeader(headerAutoResponseSuppress, autoResponseSuppressValue)
+	for _, h := range m.Headers {
+		msg.SetGenHeader(gomail.Header(h.Name), subjectText(h.Value))
+	}
+	if m.originalTo != "" {
+		msg.SetGenHeader(headerOriginalTo, m.originalTo)
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	return msg, nil
@@ -311,4 +338,19 @@ func quoteShort(s string) string {
 		cut--
 	}
 	return fmt.Sprintf("%q...", s[:cut])
+}
+
+// checkHeaderName accepts an extra header field's name: letters, digits and hyphens, and none
+// the sender writes itself.
+func checkHeaderName(name string) error {
+	if name == "" || len(name) > 64 || strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+	}) >= 0 {
+		return fmt.Errorf("%w: header name %s is not 1 to 64 letters, digits and hyphens", ErrInvalidMessage, quoteShort(name))
+	}
+	lower := strings.ToLower(name)
+	if reservedHeaders[lower] || strings.HasPrefix(lower, "content-") {
+		return fmt.Errorf("%w: header %s is written by the sender and cannot be set", ErrInvalidMessage, name)
+	}
+	return nil
 }

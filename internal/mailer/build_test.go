@@ -44,7 +44,7 @@ func TestHeaderInjection(t *testing.T) {
 		{"Reply-To name", func(m *Message, v string) { m.ReplyTo.Name = v }, func(t *testing.T, h mail.Header) string { return addrName(t, h, "Reply-To") }},
 		{"Subject", func(m *Message, v string) { m.Subject = v }, func(t *testing.T, h mail.Header) string { return decodeHeader(t, h.Get("Subject")) }},
 	}
-	wantNames := []string{"auto-submitted", "content-type", "date", "from", "message-id", "mime-version", "reply-to", "subject", "to"}
+	wantNames := []string{"auto-submitted", "content-type", "date", "from", "message-id", "mime-version", "reply-to", "subject", "to", "x-auto-response-suppress"}
 	sent := 0
 	for _, f := range fields {
 		for i, bad := range hostile {

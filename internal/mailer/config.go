@@ -35,6 +35,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, when not nil, receives sent, failed and duration observations for every back end.
 	Metrics *Metrics
+	// Bounce is the envelope sender (SMTP MAIL FROM, which receivers record as Return-Path):
+	// where bounces go, apart from From. Empty: the From address.
+	Bounce string
+	// Redirect, when set, sends every email to this one address instead of its recipients, for
+	// staging: To names it, and X-Eventworker-Original-To the addresses it was for.
+	Redirect string
 }
 
 // setDefaults fills the zero fields; negative values are left for Validate to report.
@@ -68,6 +74,16 @@ func (c Config) Validate() error {
 	}
 	if c.Connections < 0 || c.Connections > 64 {
 		problems = append(problems, fmt.Errorf("mail connections %d is not between 1 and 64 (0 means 1)", c.Connections))
+	}
+	if c.Bounce != "" {
+		if _, err := checkAddress("bounce address", Address{Email: c.Bounce}); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if c.Redirect != "" {
+		if _, err := checkAddress("redirect address", Address{Email: c.Redirect}); err != nil {
+			problems = append(problems, err)
+		}
 	}
 	if c.Burst < 0 {
 		problems = append(problems, fmt.Errorf("mail burst %d is negative: use a positive number, or 0 for the default of %d", c.Burst, DefaultBurst))

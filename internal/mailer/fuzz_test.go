@@ -20,7 +20,7 @@ func FuzzEncodeKeepsHeadersFixed(f *testing.F) {
 	} {
 		f.Add(s, s, s)
 	}
-	want := []string{"Auto-Submitted", "Content-Type", "Date", "From", "Message-Id", "Mime-Version", "Reply-To", "Subject", "To"}
+	want := []string{"Auto-Submitted", "Content-Type", "Date", "From", "Message-Id", "Mime-Version", "Reply-To", "Subject", "To", "X-Auto-Response-Suppress"}
 	dec := new(mime.WordDecoder)
 	f.Fuzz(func(t *testing.T, name, subject, body string) {
 		m := &Message{

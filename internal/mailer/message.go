@@ -29,6 +29,18 @@ type Message struct {
 	Date time.Time
 	// Template names the email for metrics and logs.
 	Template string
+	// Headers are extra header fields, such as an email service's tags or Feedback-ID. A name is
+	// letters, digits and hyphens, and none the sender writes itself; a value is text, cleaned
+	// and encoded like the subject.
+	Headers []Header
+
+	// originalTo, set on a redirected copy, lists the recipients it was for.
+	originalTo string
+}
+
+// Header is one extra header field of a Message.
+type Header struct {
+	Name, Value string
 }
 
 // Sender delivers messages. Send is safe for concurrent use.

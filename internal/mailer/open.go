@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -66,7 +67,7 @@ func Open(ctx context.Context, cfg Config) (Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sender{backend: b, metrics: cfg.Metrics, log: cfg.Logger}
+	s := &sender{backend: b, metrics: cfg.Metrics, log: cfg.Logger, bounce: cfg.Bounce, redirect: cfg.Redirect}
 	if cfg.Rate > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
 	}
@@ -81,7 +82,9 @@ type sender struct {
 	limiter *rate.Limiter // nil: unlimited
 	metrics *Metrics      // nil: none
 	log     *slog.Logger
-	closed  atomic.Bool
+	// bounce is the envelope sender, redirect the one recipient of every email; empty: none.
+	bounce, redirect string
+	closed           atomic.Bool
 	// down is set while the mail server is unavailable, to log only when that changes.
 	down atomic.Bool
 }
@@ -127,6 +130,16 @@ func (s *sender) send(ctx context.Context, m *Message, template string) error {
 	msg, err := buildMsg(m, time.Now())
 	if err != nil {
 		return err
+	}
+	if s.redirect != "" {
+		if msg, err = buildMsg(redirected(m, s.redirect), time.Now()); err != nil {
+			return err
+		}
+	}
+	if s.bounce != "" {
+		if err := msg.EnvelopeFrom(s.bounce); err != nil {
+			return fmt.Errorf("%w: bounce address: %v", ErrInvalidMessage, err)
+		}
 	}
 	if err := s.wait(ctx); err != nil {
 		return err
@@ -191,4 +204,16 @@ func Check(cfg Config) error {
 		err = errors.Join(err, terr)
 	}
 	return err
+}
+
+// redirected is m sent to the one address to instead, saying in a header whom it was for.
+func redirected(m *Message, to string) *Message {
+	r := *m
+	orig := make([]string, len(m.To))
+	for i, a := range m.To {
+		orig[i] = a.Email
+	}
+	r.To = []Address{{Email: to}}
+	r.originalTo = strings.Join(orig, ", ")
+	return &r
 }

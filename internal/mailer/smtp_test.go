@@ -36,7 +36,7 @@ func TestSendBuildsMultipartAlternative(t *testing.T) {
 	}
 
 	p := parseMessage(t, got.Data)
-	wantNames := []string{"auto-submitted", "content-type", "date", "from", "message-id", "mime-version", "reply-to", "subject", "to"}
+	wantNames := []string{"auto-submitted", "content-type", "date", "from", "message-id", "mime-version", "reply-to", "subject", "to", "x-auto-response-suppress"}
 	if names := sortedNames(p.names); !slices.Equal(names, wantNames) {
 		t.Errorf("header fields = %q, want exactly %q", names, wantNames)
 	}

@@ -51,7 +51,7 @@ const notifWait = 30 * time.Second
 
 // emailHeaderNames are the header fields of every email the worker sends, no more (lower case,
 // sorted).
-var emailHeaderNames = []string{"auto-submitted", "content-type", "date", "from", "message-id", "mime-version", "reply-to", "subject", "to"}
+var emailHeaderNames = []string{"auto-submitted", "content-type", "date", "from", "message-id", "mime-version", "reply-to", "subject", "to", "x-auto-response-suppress"}
 
 // notifEnv is a worker under test whose notifications consumer is the real handler, sending to
 // its own SMTP server.

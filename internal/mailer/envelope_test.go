@@ -1,0 +1,71 @@
+package mailer
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/eventworker/eventworker/internal/smtptest"
+)
+
+// TestBounceRedirectAndExtraHeaders: the envelope sender is the bounce address, not From; a
+// redirect sends the email to one address and says whom it was for; extra headers go out
+// cleaned, and Exchange is asked not to answer automatically.
+func TestBounceRedirectAndExtraHeaders(t *testing.T) {
+	ts := smtptest.Start(t, smtptest.Options{})
+	cfg := testConfig(ts.URL("smtp", "", "starttls=none"))
+	cfg.Bounce, cfg.Redirect = "bounces@platform.example", "qa@staging.example"
+	s := openSender(t, cfg)
+	m := simpleMessage("envelope@shop.example")
+	m.To = append(m.To, Address{Name: "Bob", Email: "bob@example.com"})
+	m.Headers = []Header{{Name: "X-PM-Tag", Value: "order_received"}, {Name: "Feedback-ID", Value: "order_received:acme\r\nBcc: x@evil.test"}}
+	if err := s.Send(testContext(t), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := ts.Messages()[0]
+	if got.From != "bounces@platform.example" || !slices.Equal(got.To, []string{"qa@staging.example"}) {
+		t.Errorf("envelope %s -> %v, want bounces@platform.example -> [qa@staging.example]", got.From, got.To)
+	}
+	p := parseMessage(t, got.Data)
+	for field, want := range map[string]string{
+		"From":                      "<shop@shop.example>",
+		"To":                        "<qa@staging.example>",
+		"X-Eventworker-Original-To": "alice@example.com, bob@example.com",
+		"X-Pm-Tag":                  "order_received",
+		"Feedback-Id":               "order_received:acme  Bcc: x@evil.test",
+		"X-Auto-Response-Suppress":  "OOF, AutoReply",
+	} {
+		if v := p.header.Get(field); v != want {
+			t.Errorf("%s = %q, want %q", field, v, want)
+		}
+	}
+	if v := p.header.Get("Bcc"); v != "" {
+		t.Errorf("a header value added Bcc: %q", v)
+	}
+}
+
+func TestExtraHeaderNamesAreChecked(t *testing.T) {
+	for _, name := range []string{"To", "bcc", "Content-Type", "Return-Path", "X-Eventworker-Original-To", "X Bad", "X-Bad:", "", strings.Repeat("X", 65)} {
+		m := simpleMessage("names@shop.example")
+		m.Headers = []Header{{Name: name, Value: "v"}}
+		if _, err := Encode(m); !errors.Is(err, ErrInvalidMessage) || !IsPermanent(err) {
+			t.Errorf("header name %q: Encode = %v, want a permanent ErrInvalidMessage", name, err)
+		}
+	}
+	m := simpleMessage("names@shop.example")
+	m.Headers = []Header{{Name: "X-Mailgun-Tag", Value: "welcome"}, {Name: "List-Id", Value: "<orders.acme.example>"}}
+	if _, err := Encode(m); err != nil {
+		t.Errorf("Encode with allowed headers: %v", err)
+	}
+}
+
+func TestBounceAndRedirectMustBeAddresses(t *testing.T) {
+	cfg := Config{URL: "log://", Bounce: "Bounces <b@x.example>", Redirect: "not an address"}
+	err := cfg.Validate()
+	for _, want := range []string{"bounce address", "redirect address"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want a problem with the %s", err, want)
+		}
+	}
+}
