@@ -274,6 +274,8 @@ func (r *Renderer) Render(tenantID, name string, loc *Locale, v View) (*Email, e
 		return nil, fmt.Errorf("render %s subject: %w", name, err)
 	}
 	v.Subject = subject
+	// The body isolates event text (see isolate); the subject, one line of a header, does not.
+	v = v.isolated()
 	var text, html bytes.Buffer
 	if err := tt.ExecuteTemplate(&text, "layout", v); err != nil {
 		return nil, fmt.Errorf("render %s text part (%s): %w", name, loc.Lang(), err)
