@@ -169,7 +169,8 @@ func (n *notifications) preview(ev *registry.Event, profile tenants.Profile, loc
 // message renders out into an email: branded for the tenant when it goes to a customer, from the
 // platform when it goes to the shop's owner.
 func (n *notifications) message(ev *registry.Event, out *outgoing, profile tenants.Profile, hasProfile bool, locales []string) (*mailer.Message, error) {
-	shop := emails.Shop{Name: n.from.Name, SupportEmail: profile.SupportEmail}
+	shop := emails.Shop{Name: n.from.Name, SupportEmail: profile.SupportEmail,
+		LogoURL: profile.LogoURL, URL: profile.WebsiteURL, LegalNotice: profile.LegalNotice}
 	switch {
 	case out.shopName != "":
 		shop.Name = out.shopName

@@ -63,6 +63,11 @@ func TestTenantsHandler(t *testing.T) {
 	}{
 		{"tenant.provisioned", `{"tenant_id":"acme","name":"Acme","owner_email":"o@acme.example","locale":"de","support_email":"s@acme.example","plan":"pro","timezone":"Europe/Berlin"}`,
 			&tenants.Profile{TenantID: "acme", Name: "Acme", OwnerEmail: "o@acme.example", Locale: "de", SupportEmail: "s@acme.example", Plan: "pro", Timezone: "Europe/Berlin"}, nil, false},
+		{"tenant.provisioned", `{"tenant_id":"acme","name":"Acme","owner_email":"o@acme.example","logo_url":"https://acme.example/logo.png","website_url":"https://acme.example/","legal_notice":"  Acme GmbH\nHRB 1  "}`,
+			&tenants.Profile{TenantID: "acme", Name: "Acme", OwnerEmail: "o@acme.example", LogoURL: "https://acme.example/logo.png", WebsiteURL: "https://acme.example/", LegalNotice: "Acme GmbH\nHRB 1"}, nil, false},
+		// Only absolute https URLs are kept for a logo or a link.
+		{"tenant.provisioned", `{"tenant_id":"acme","name":"Acme","owner_email":"o@acme.example","logo_url":"http://acme.example/logo.png","website_url":"javascript:alert(1)"}`,
+			&tenants.Profile{TenantID: "acme", Name: "Acme", OwnerEmail: "o@acme.example"}, nil, false},
 		{"tenant.suspended", `{"tenant_id":"acme","reason":"unpaid"}`, nil, []bool{true}, false},
 		{"tenant.reactivated", `{"tenant_id":"acme"}`, nil, []bool{false}, false},
 	}

@@ -3,7 +3,10 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/tenants"
@@ -58,6 +61,7 @@ func (h *tenantsConsumer) Handle(ctx context.Context, ev *registry.Event) error 
 		res, err = h.store.SaveProfile(ctx, m, tenants.Profile{
 			TenantID: p.TenantID, Name: p.Name, OwnerEmail: p.OwnerEmail, SupportEmail: p.SupportEmail,
 			Locale: p.Locale, Plan: p.Plan, Timezone: p.Timezone,
+			LogoURL: httpsURL(p.LogoURL), WebsiteURL: httpsURL(p.WebsiteURL), LegalNotice: legalNotice(p.LegalNotice),
 		}, ev.OccurredAt)
 	case *registry.TenantSuspended:
 		if err := sameTenant(ev, p.TenantID); err != nil {
@@ -79,4 +83,30 @@ func (h *tenantsConsumer) Handle(ctx context.Context, ev *registry.Event) error 
 		return handling.ErrDuplicate
 	}
 	return nil
+}
+
+// httpsURL keeps raw when it is an absolute https URL of at most 2,048 bytes, for a logo or a
+// link in an email; anything else is dropped rather than shown.
+func httpsURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || len(raw) > 2048 || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return raw
+}
+
+// maxLegalNotice bounds the legal notice kept for the footer.
+const maxLegalNotice = 2000
+
+// legalNotice keeps the shop's legal notice as plain text, cut at maxLegalNotice bytes.
+func legalNotice(s string) string {
+	s = strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
+	if len(s) <= maxLegalNotice {
+		return s
+	}
+	cut := maxLegalNotice
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

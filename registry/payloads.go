@@ -172,6 +172,12 @@ type TenantProvisioned struct {
 	// Timezone is an IANA zone for the dates in the tenant's emails. It is not in the
 	// contract's table; the contract lets producers add fields, and the worker reads this one.
 	Timezone string `json:"timezone,omitempty"`
+	// LogoURL and WebsiteURL (https), and LegalNotice (the shop's legal details, such as a German
+	// Impressum, as plain text) brand the shop's emails; like Timezone they are fields the
+	// contract lets producers add.
+	LogoURL     string `json:"logo_url,omitempty"`
+	WebsiteURL  string `json:"website_url,omitempty"`
+	LegalNotice string `json:"legal_notice,omitempty"`
 }
 
 // TenantSuspended is tenant.suspended.

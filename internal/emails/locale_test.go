@@ -158,11 +158,13 @@ func TestHTMLEscapesEventData(t *testing.T) {
 	v.Shop.Name = `Evil & <b>Co</b>`
 	v.Order.ID = `"><img src=x onerror=alert(1)>`
 	v.Order.PaymentURL = "javascript:alert(1)"
+	v.Shop.LogoURL, v.Shop.URL = "javascript:alert(2)", "javascript:alert(3)"
+	v.Shop.LegalNotice = "</p><script>alert(4)</script>"
 	e, err := r.Render("", PaymentReminder, loc, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []string{"<script>", "<b>Co</b>", "<img", "javascript:"} {
+	for _, bad := range []string{"<script>", "<b>Co</b>", "<img src=x", "javascript:"} {
 		if strings.Contains(e.HTML, bad) {
 			t.Errorf("HTML part contains %q unescaped", bad)
 		}

@@ -274,6 +274,9 @@ func (r *Renderer) Render(tenantID, name string, loc *Locale, v View) (*Email, e
 		return nil, fmt.Errorf("render %s subject: %w", name, err)
 	}
 	v.Subject = subject
+	if v.Preheader, err = loc.T(name+".preheader", v); err != nil {
+		return nil, fmt.Errorf("render %s preheader: %w", name, err)
+	}
 	// The body isolates event text (see isolate); the subject, one line of a header, does not.
 	v = v.isolated()
 	var text, html bytes.Buffer

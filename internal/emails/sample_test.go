@@ -7,7 +7,8 @@ import (
 // sampleView is a full view for each email, as the registry's examples give them.
 func sampleView(name string) View {
 	exp := time.Date(2026, 11, 28, 18, 30, 0, 0, time.UTC)
-	shop := Shop{Name: "Acme Outdoor", SupportEmail: "help@acme.example"}
+	shop := Shop{Name: "Acme Outdoor", SupportEmail: "help@acme.example", LogoURL: "https://acme.example/logo.png",
+		URL: "https://acme.example/", LegalNotice: "Acme Outdoor GmbH, Musterstraße 1, 10115 Berlin\nAmtsgericht Charlottenburg HRB 12345, USt-IdNr. DE123456789"}
 	order := &Order{
 		ID:    "ord-1001",
 		Total: Money{Minor: 123450, Currency: "EUR"},

@@ -11,6 +11,9 @@ type View struct {
 	L *Locale
 	// Subject is the rendered subject, for the HTML title.
 	Subject string
+	// Preheader is the rendered preview line inboxes show after the subject (the message
+	// NAME.preheader); hidden in the HTML part.
+	Preheader string
 	// Shop is the tenant whose customer (or owner) receives the email.
 	Shop Shop
 	// Platform is who runs the shops: it writes to their owners.
@@ -26,6 +29,9 @@ type View struct {
 type Shop struct {
 	Name         string
 	SupportEmail string
+	// LogoURL and URL (https) show the shop's logo and link its name; LegalNotice (plain text,
+	// line breaks kept) closes the footer. Each is empty when the shop has none.
+	LogoURL, URL, LegalNotice string
 }
 
 // Platform signs the emails to shop owners.

@@ -15,6 +15,8 @@ type Profile struct {
 	Plan         string
 	// Timezone is an IANA zone name for dates in emails; empty means UTC.
 	Timezone string
+	// LogoURL, WebsiteURL and LegalNotice brand the shop's emails; empty when not given.
+	LogoURL, WebsiteURL, LegalNotice string
 	// Suspended is true between a tenant.suspended and the next tenant.reactivated.
 	Suspended bool
 }
@@ -27,6 +29,9 @@ const (
 	fLocale       = "locale"
 	fPlan         = "plan"
 	fTimezone     = "timezone"
+	fLogoURL      = "logo_url"
+	fWebsiteURL   = "website_url"
+	fLegalNotice  = "legal_notice"
 	fProfileAt    = "profile_at"
 	fSuspended    = "suspended"
 	fSuspendedAt  = "suspended_at"
@@ -47,6 +52,9 @@ func fromHash(tenantID string, h map[string]string) Profile {
 		Locale:       h[fLocale],
 		Plan:         h[fPlan],
 		Timezone:     h[fTimezone],
+		LogoURL:      h[fLogoURL],
+		WebsiteURL:   h[fWebsiteURL],
+		LegalNotice:  h[fLegalNotice],
 		Suspended:    h[fSuspended] == "1",
 	}
 }

@@ -85,7 +85,8 @@ func (s *Store) SaveProfile(ctx context.Context, m idempotency.Mark, p Profile, 
 	// Absent optional fields are written empty, so a newer profile clears what it no longer has.
 	res, err := saveProfileScript.Run(ctx, s.rdb, keys, stamp(occurredAt), ttl,
 		fName, p.Name, fOwnerEmail, p.OwnerEmail, fSupportEmail, p.SupportEmail,
-		fLocale, p.Locale, fPlan, p.Plan, fTimezone, p.Timezone).Int()
+		fLocale, p.Locale, fPlan, p.Plan, fTimezone, p.Timezone,
+		fLogoURL, p.LogoURL, fWebsiteURL, p.WebsiteURL, fLegalNotice, p.LegalNotice).Int()
 	if err != nil {
 		return 0, fmt.Errorf("save profile of tenant %s: %w", p.TenantID, err)
 	}

@@ -75,8 +75,13 @@ func TestProfileOrdering(t *testing.T) {
 func TestNewerProfileClearsDroppedFields(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := newStore(t)
-	if _, err := s.SaveProfile(ctx, idempotency.Mark{}, Profile{TenantID: "t", Name: "A", SupportEmail: "help@a.example", Locale: "de", Timezone: "Europe/Berlin"}, t0); err != nil {
+	full := Profile{TenantID: "t", Name: "A", SupportEmail: "help@a.example", Locale: "de", Timezone: "Europe/Berlin",
+		LogoURL: "https://a.example/logo.png", WebsiteURL: "https://a.example/", LegalNotice: "A GmbH\nHRB 1"}
+	if _, err := s.SaveProfile(ctx, idempotency.Mark{}, full, t0); err != nil {
 		t.Fatal(err)
+	}
+	if p, _, err := s.Get(ctx, "t"); err != nil || p != full {
+		t.Errorf("profile = %+v (%v), want %+v", p, err, full)
 	}
 	if _, err := s.SaveProfile(ctx, idempotency.Mark{}, Profile{TenantID: "t", Name: "B"}, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
