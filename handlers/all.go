@@ -44,7 +44,7 @@ func All(d Deps) []handling.Handler {
 	return []handling.Handler{
 		newNotifications(notificationsDeps{
 			From: d.MailFrom, PlatformSupport: d.PlatformSupport, Headers: d.MailHeaders, Disabled: d.MailDisabled,
-			Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants,
+			Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants, Products: products(d.Cache),
 			Metrics: d.MailMetrics, Logger: d.Logger,
 		}),
 		newCache(d.Cache),
@@ -52,4 +52,13 @@ func All(d Deps) []handling.Handler {
 		newTenants(d.Tenants),
 		newAnalytics(d.Analytics),
 	}
+}
+
+// products is c as the notifications consumer's catalog, or none without a cache (a nil
+// *cache.Cache must not become a non-nil interface).
+func products(c *cache.Cache) productCatalog {
+	if c == nil {
+		return nil
+	}
+	return c
 }

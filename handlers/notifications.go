@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/eventworker/eventworker/cache"
 	"log/slog"
 	"strings"
 	"time"
@@ -37,6 +38,12 @@ type tenantDirectory interface {
 	Recipient(ctx context.Context, tenantID, userID, remember string) (p tenants.Profile, hasProfile bool, locale string, err error)
 }
 
+// productCatalog is where the order emails find the names and SKUs of the products an event
+// names by ID only (order.confirmed); *cache.Cache is one. Misses are absent from the result.
+type productCatalog interface {
+	Products(ctx context.Context, tenantID string, ids []string) map[string]cache.ProductInfo
+}
+
 // notifications sends the contract's emails: order received, payment reminder, order
 // confirmed and cancelled, welcome, tenant welcome and the low-stock alert.
 type notifications struct {
@@ -47,6 +54,7 @@ type notifications struct {
 	renderer *emails.Renderer
 	mail     MailSender
 	tenants  tenantDirectory
+	products productCatalog // nil: IDs only
 	metrics  *mailer.Metrics
 	log      *slog.Logger
 }
@@ -65,6 +73,8 @@ type notificationsDeps struct {
 	Renderer *emails.Renderer
 	Mail     MailSender
 	Tenants  tenantDirectory
+	// Products names the products of order.confirmed; nil shows their IDs.
+	Products productCatalog
 	Metrics  *mailer.Metrics // may be nil
 	Logger   *slog.Logger
 }
@@ -75,7 +85,7 @@ func newNotifications(d notificationsDeps) *notifications {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &notifications{from: d.From, support: d.PlatformSupport, headers: d.Headers, disabled: d.Disabled, renderer: d.Renderer, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
+	return &notifications{from: d.From, support: d.PlatformSupport, headers: d.Headers, disabled: d.Disabled, renderer: d.Renderer, products: d.Products, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
 }
 
 // Consumer implements handling.Handler.
@@ -120,6 +130,7 @@ func (n *notifications) Handle(ctx context.Context, ev *registry.Event) error {
 		}
 		out.to = mailer.Address{Email: profile.OwnerEmail}
 	}
+	n.nameProducts(ctx, ev.TenantID, out.view.Order)
 	locales := out.locales
 	if out.customerID != "" {
 		locales = append([]string{customerLocale}, locales...)
@@ -228,4 +239,27 @@ func MessageID(eventID, template, from string) string {
 		domain = from[i+1:]
 	}
 	return hex.EncodeToString(sum[:16]) + "." + template + "@" + domain
+}
+
+// nameProducts fills in the names and SKUs the cache knows for the order's items that came
+// without a name; an item it does not know keeps its product ID.
+func (n *notifications) nameProducts(ctx context.Context, tenantID string, o *emails.Order) {
+	if n.products == nil || o == nil {
+		return
+	}
+	var ids []string
+	for _, it := range o.Items {
+		if it.Name == "" {
+			ids = append(ids, it.ProductID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	known := n.products.Products(ctx, tenantID, ids)
+	for i, it := range o.Items {
+		if p, ok := known[it.ProductID]; ok && it.Name == "" {
+			o.Items[i].Name, o.Items[i].SKU = p.Name, p.SKU
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/internal/emails"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/tenants"
@@ -377,5 +378,34 @@ func TestSwitchedOffEmailsAndExtraHeaders(t *testing.T) {
 	want := []mailer.Header{{Name: "Feedback-ID", Value: "order_confirmed:" + shopID + ":order.confirmed"}, {Name: "X-PM-Tag", Value: "transactional"}}
 	if len(s.sent) != 1 || !slices.Equal(s.sent[0].Headers, want) {
 		t.Errorf("headers %+v, want %+v", s.sent, want)
+	}
+}
+
+// memCatalog is a product catalog of known products.
+type memCatalog map[string]cache.ProductInfo
+
+func (c memCatalog) Products(_ context.Context, _ string, ids []string) map[string]cache.ProductInfo {
+	out := map[string]cache.ProductInfo{}
+	for _, id := range ids {
+		if p, ok := c[id]; ok {
+			out[id] = p
+		}
+	}
+	return out
+}
+
+// TestOrderConfirmedNamesItsProducts: order.confirmed names its items by product ID only; the
+// email shows the cached name and SKU where the cache knows the product, else the ID.
+func TestOrderConfirmedNamesItsProducts(t *testing.T) {
+	n, s, _, _ := testNotifications(t)
+	n.products = memCatalog{"p-1": {Name: "Trail Tent", SKU: "TENT-2P"}}
+	ev := event(t, "order.confirmed", 1, `{"order_id":"o-4","customer_id":"c-1","customer_email":"alice@example.com","amount":10,"currency":"EUR","items":[{"product_id":"p-1","quantity":1},{"product_id":"p-2","quantity":2}]}`)
+	if err := n.Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1 × Trail Tent (TENT-2P)", "2 × p-2"} {
+		if !strings.Contains(s.sent[0].Text, want) || !strings.Contains(s.sent[0].HTML, want) {
+			t.Errorf("the email lacks %q:\n%s", want, s.sent[0].Text)
+		}
 	}
 }

@@ -153,9 +153,10 @@ type Machine struct {
 }
 
 // redisCommandLimit is the most Redis commands a handler call of a consumer may send: one for
-// the consumers whose effect is one Lua script that also records the event, three for
-// notifications (the lease, the recipient's profile, the done record).
-var redisCommandLimit = map[string]float64{"cache": 1, "inventory": 1, "tenants": 1, "analytics": 1, "notifications": 3}
+// the consumers whose effect is one Lua script that also records the event, four for
+// notifications (the lease, the recipient's profile, the done record, and the names of an
+// order's products when the event gives only their IDs: one pipelined round trip).
+var redisCommandLimit = map[string]float64{"cache": 1, "inventory": 1, "tenants": 1, "analytics": 1, "notifications": 4}
 
 // evaluate fills r.Ratio and r.Targets from the runs.
 func (r *Report) evaluate() {

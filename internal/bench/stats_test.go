@@ -157,7 +157,7 @@ func TestReportTargetsAgainstTheMinimalConsumer(t *testing.T) {
 		}},
 		{"notifications", []string{"notifications"}, &Run{
 			Consumers: map[string]ConsumerRun{"notifications": {PerSecond: 1200}}, PeakRSSMiB: 30,
-			Redis: &RedisUse{CommandsPerCall: 4},
+			Redis: &RedisUse{CommandsPerCall: 5},
 		}, map[string]string{
 			"Redis commands per notifications call":          Fail,
 			"emails through the worker to a local SMTP sink": Pass,

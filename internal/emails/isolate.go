@@ -51,7 +51,7 @@ func (v View) isolated() View {
 		o.ID, o.Reason = isolate(o.ID), isolate(o.Reason)
 		o.Items = make([]Item, len(v.Order.Items))
 		for i, it := range v.Order.Items {
-			it.Name, it.ProductID = isolate(it.Name), isolate(it.ProductID)
+			it.Name, it.SKU, it.ProductID = isolate(it.Name), isolate(it.SKU), isolate(it.ProductID)
 			o.Items[i] = it
 		}
 		v.Order = &o

@@ -54,7 +54,9 @@ type Order struct {
 type Item struct {
 	ProductID string
 	Name      string
-	Quantity  int64
+	// SKU, when known, is shown beside the name.
+	SKU      string
+	Quantity int64
 	// UnitPrice is nil when the event does not give it.
 	UnitPrice *Money
 }
