@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"html"
+	"image/color"
+	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +24,8 @@ var screenshots = flag.Bool("screenshots", false, "write a screenshot of every e
 
 // The browser test renders every email in every language with text at the contract's limits (a
 // right-to-left name, an unbroken 120-character shop name) and loads it in headless Chromium
-// (Debian's chromium) at 600 and 375 px, in light and dark colour schemes, and checks what a
+// (Debian's chromium) at 600 and 375 px, in light and dark colour schemes and darkened by the
+// browser itself, and checks what a
 // reader would see: nothing wider than the screen, a Pay now button whose text has at least
 // 4.5:1 contrast with it and that stands out from the card, and the name isolated from the
 // sentence around it.
@@ -62,6 +66,8 @@ window.addEventListener('load', () => {
       const s = w.getComputedStyle(btn);
       r.buttonText = contrast(s.color, s.backgroundColor);
       r.buttonCard = contrast(s.backgroundColor, w.getComputedStyle(card).backgroundColor);
+      const b = btn.getBoundingClientRect();
+      r.button = { x: Math.round(b.x), y: Math.round(b.y), w: Math.round(b.width), h: Math.round(b.height) };
     }
     r.cardText = contrast(w.getComputedStyle(card).color, w.getComputedStyle(card).backgroundColor);
     out.push(r);
@@ -82,6 +88,9 @@ type frameResult struct {
 	ButtonText  float64 `json:"buttonText"`
 	ButtonCard  float64 `json:"buttonCard"`
 	CardText    float64 `json:"cardText"`
+	Button      *struct {
+		X, Y, W, H int
+	} `json:"button"`
 }
 
 func chromium(t *testing.T) string {
@@ -119,7 +128,6 @@ func TestEmailsInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	type rendered struct{ id, html string }
 	var all []rendered
 	for _, name := range Names {
 		for _, lang := range langs {
@@ -135,7 +143,9 @@ func TestEmailsInABrowser(t *testing.T) {
 		}
 	}
 	for _, width := range []int{600, 375} {
-		for _, scheme := range []string{"light", "dark"} {
+		// forced: the reader darkens the page itself, whatever it declares, as Gmail's and
+		// Outlook's apps do; Chromium's own force-dark stands in for them.
+		for _, scheme := range []string{"light", "dark", "forced"} {
 			t.Run(fmt.Sprintf("%dpx/%s", width, scheme), func(t *testing.T) {
 				var page strings.Builder
 				page.WriteString("<!DOCTYPE html><html><head><meta charset=utf-8><style>body{margin:0}iframe{display:block;border:0;height:1600px}</style></head><body>")
@@ -148,8 +158,11 @@ func TestEmailsInABrowser(t *testing.T) {
 					t.Fatal(err)
 				}
 				args := []string{"--window-size=" + fmt.Sprint(width) + ",800"}
-				if scheme == "dark" {
+				switch scheme {
+				case "dark":
 					args = append(args, "--force-dark-mode", "--blink-settings=preferredColorScheme=0")
+				case "forced":
+					args = append(args, "--blink-settings=forceDarkModeEnabled=true")
 				}
 				out := runChromium(t, bin, append(args, "--dump-dom", "file://"+path)...)
 				m := regexp.MustCompile(`(?s)<pre id="results">(.*?)</pre>`).FindSubmatch(out)
@@ -177,6 +190,10 @@ func TestEmailsInABrowser(t *testing.T) {
 						if res.ButtonText < 4.5 || res.ButtonCard < 1.5 {
 							t.Errorf("%s: the button's text contrast %.2f:1 (want 4.5), against the card %.2f:1 (want 1.5)", res.ID, res.ButtonText, res.ButtonCard)
 						}
+						if scheme == "forced" {
+							// Styles do not show what force-dark paints: look at the pixels.
+							checkButtonPixels(t, bin, args, dir, res, htmlOf(all, res.ID))
+						}
 					}
 					if !strings.HasPrefix(res.ID, LowStock+".") && !strings.Contains(res.Text, "\u2068זוהר\u2069") {
 						t.Errorf("%s: the reader's name is not isolated in the text shown:\n%s", res.ID, res.Text)
@@ -198,4 +215,82 @@ func TestEmailsInABrowser(t *testing.T) {
 			})
 		}
 	}
+}
+
+type rendered struct{ id, html string }
+
+func htmlOf(all []rendered, id string) string {
+	for _, e := range all {
+		if e.id == id {
+			return e.html
+		}
+	}
+	return ""
+}
+
+// checkButtonPixels screenshots the email as the forced run shows it and reads the button's
+// pixels: its most common colour (the background) against the brightest or darkest pixel inside
+// it (the text) must reach 4.5:1, and against the card beside it 1.5:1.
+func checkButtonPixels(t *testing.T, bin string, args []string, dir string, res frameResult, page string) {
+	t.Helper()
+	if res.Button == nil {
+		t.Errorf("%s: no button found", res.ID)
+		return
+	}
+	src := filepath.Join(dir, res.ID+".forced.html")
+	shot := filepath.Join(dir, fmt.Sprintf("%s.%d.forced.png", res.ID, res.Width))
+	if err := os.WriteFile(src, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runChromium(t, bin, append(args, fmt.Sprintf("--window-size=%d,1100", res.Width), "--screenshot="+shot, "file://"+src)...)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	b := res.Button
+	counts := map[color.RGBA]int{}
+	var pixels []color.RGBA
+	for y := b.Y + 2; y < b.Y+b.H-2; y++ {
+		for x := b.X + 2; x < b.X+b.W-2; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			counts[c]++
+			pixels = append(pixels, c)
+		}
+	}
+	var bg color.RGBA
+	for c, n := range counts {
+		if n > counts[bg] {
+			bg = c
+		}
+	}
+	text := 1.0
+	for _, c := range pixels {
+		text = max(text, contrastRGB(bg, c))
+	}
+	card := color.RGBAModel.Convert(img.At(b.X-12, b.Y+b.H/2)).(color.RGBA)
+	if text < 4.5 || contrastRGB(bg, card) < 1.5 {
+		t.Errorf("%s under forced darkening: button %v, text contrast %.2f:1 (want 4.5), against the card %v %.2f:1 (want 1.5)",
+			res.ID, bg, text, card, contrastRGB(bg, card))
+	}
+}
+
+// contrastRGB is the WCAG contrast ratio of two colours.
+func contrastRGB(a, b color.RGBA) float64 {
+	lum := func(c color.RGBA) float64 {
+		ch := func(v uint8) float64 {
+			f := float64(v) / 255
+			if f <= 0.03928 {
+				return f / 12.92
+			}
+			return math.Pow((f+0.055)/1.055, 2.4)
+		}
+		return 0.2126*ch(c.R) + 0.7152*ch(c.G) + 0.0722*ch(c.B)
+	}
+	x, y := lum(a), lum(b)
+	return (max(x, y) + 0.05) / (min(x, y) + 0.05)
 }
