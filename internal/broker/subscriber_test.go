@@ -217,8 +217,10 @@ func TestSubscriberStopFinishesWhatWasDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = e.sub.Close()
-	if handled < 2 || handled > 20 {
-		t.Errorf("handled %d after Stop, want the prefetch window's (2 to 20)", handled)
+	// The window is 20; the first message's ack may reach the broker before the cancel and free a
+	// slot that the broker fills before it reads the cancel: 21 at most.
+	if handled < 2 || handled > 21 {
+		t.Errorf("handled %d after Stop, want the prefetch window's (2 to 20, or 21 with the slot the first ack freed)", handled)
 	}
 	// Nothing was returned: the rest are first deliveries.
 	c, err := e.conn.Channel()
