@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -14,10 +15,18 @@ type MailHeader struct {
 
 var headerName = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 
-// ParseMailHeaders reads EVENTWORKER_MAIL_HEADERS: "Name=value" pairs separated by ";". Names
-// are letters, digits and hyphens (the mailer refuses those it writes itself).
+// MailHeaderPlaceholders are what a MailHeader's value may hold, each filled in per email.
+var MailHeaderPlaceholders = []string{"{template}", "{tenant}", "{event_type}", "{event_id}"}
+
+var placeholder = regexp.MustCompile(`\{[^}]*\}`)
+
+// ParseMailHeaders reads EVENTWORKER_MAIL_HEADERS: "Name=value" pairs separated by ";" (so a
+// value cannot hold one). Names are letters, digits and hyphens, each at most once (the mailer
+// also refuses those it writes itself: see mailer.CheckHeader); values may hold only the
+// placeholders of MailHeaderPlaceholders.
 func ParseMailHeaders(s string) ([]MailHeader, error) {
 	var out []MailHeader
+	seen := map[string]bool{}
 	for _, pair := range strings.Split(s, ";") {
 		if strings.TrimSpace(pair) == "" {
 			continue
@@ -26,6 +35,15 @@ func ParseMailHeaders(s string) ([]MailHeader, error) {
 		name = strings.TrimSpace(name)
 		if !ok || !headerName.MatchString(name) {
 			return nil, fmt.Errorf("%q is not Name=value with a name of letters, digits and hyphens, e.g. X-PM-Tag=transactional", pair)
+		}
+		if seen[strings.ToLower(name)] {
+			return nil, fmt.Errorf("header %s is set twice", name)
+		}
+		seen[strings.ToLower(name)] = true
+		for _, p := range placeholder.FindAllString(value, -1) {
+			if !slices.Contains(MailHeaderPlaceholders, p) {
+				return nil, fmt.Errorf("header %s: %s is not one of the placeholders %s", name, p, strings.Join(MailHeaderPlaceholders, ", "))
+			}
 		}
 		out = append(out, MailHeader{Name: name, Value: strings.TrimSpace(value)})
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/eventworker/eventworker/internal/idempotency"
@@ -98,15 +99,24 @@ func httpsURL(raw string) string {
 // maxLegalNotice bounds the legal notice kept for the footer.
 const maxLegalNotice = 2000
 
-// legalNotice keeps the shop's legal notice as plain text, cut at maxLegalNotice bytes.
+// legalNotice keeps the shop's legal notice as plain text: line breaks stay, every other control
+// character becomes a space, and it is cut to at most maxLegalNotice bytes.
 func legalNotice(s string) string {
-	s = strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\r\n", "\n")
+	s = strings.Map(func(r rune) rune {
+		if r != '\n' && unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
 	if len(s) <= maxLegalNotice {
 		return s
 	}
-	cut := maxLegalNotice
+	const ellipsis = "…"
+	cut := maxLegalNotice - len(ellipsis)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "…"
+	return s[:cut] + ellipsis
 }

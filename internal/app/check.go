@@ -35,6 +35,9 @@ func Check(cfg *config.Config) error {
 	if _, err := MailFrom(cfg.MailFrom); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := mailHeaders(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := emails.New(emails.Config{Dir: cfg.TemplateDir}); err != nil {
 		errs = append(errs, fmt.Errorf("EVENTWORKER_TEMPLATE_DIR: %w", err))
 	}

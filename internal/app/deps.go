@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -45,17 +46,13 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 	if err != nil {
 		return handlers.Deps{}, nil, fmt.Errorf("EVENTWORKER_MAIL_URL: %w", err)
 	}
-	headers, err := config.ParseMailHeaders(cfg.MailHeaders)
+	extra, err := mailHeaders(cfg)
 	if err != nil {
-		return handlers.Deps{}, nil, fmt.Errorf("EVENTWORKER_MAIL_HEADERS: %w", err)
+		return handlers.Deps{}, nil, err
 	}
 	disabled, err := config.ParseMailDisable(cfg.MailDisable)
 	if err != nil {
 		return handlers.Deps{}, nil, fmt.Errorf("EVENTWORKER_MAIL_DISABLE: %w", err)
-	}
-	extra := make([]mailer.Header, len(headers))
-	for i, h := range headers {
-		extra[i] = mailer.Header{Name: h.Name, Value: h.Value}
 	}
 	if cfg.MailRedirect != "" {
 		log.Warn("every email goes to EVENTWORKER_MAIL_REDIRECT instead of its recipients", "redirect", cfg.MailRedirect)
@@ -70,4 +67,25 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 		Cache: shared, Analytics: analytics.New(rdb, cfg.CachePrefix),
 		Inventory: inventory.New(rdb, cfg.CachePrefix), Publisher: derived,
 	}, func() { _ = sender.Close() }, nil
+}
+
+// mailHeaders reads EVENTWORKER_MAIL_HEADERS and checks each field as the mailer will, with its
+// placeholders at their longest, so that a field no email could carry stops the start instead of
+// dead-lettering every email.
+func mailHeaders(cfg *config.Config) ([]mailer.Header, error) {
+	parsed, err := config.ParseMailHeaders(cfg.MailHeaders)
+	if err != nil {
+		return nil, fmt.Errorf("EVENTWORKER_MAIL_HEADERS: %w", err)
+	}
+	longest := strings.NewReplacer("{template}", strings.Repeat("t", 32), "{tenant}", strings.Repeat("t", 128),
+		"{event_type}", strings.Repeat("t", 128), "{event_id}", strings.Repeat("t", 36))
+	var out []mailer.Header
+	var errs []error
+	for _, h := range parsed {
+		if err := mailer.CheckHeader(mailer.Header{Name: h.Name, Value: longest.Replace(h.Value)}); err != nil {
+			errs = append(errs, fmt.Errorf("EVENTWORKER_MAIL_HEADERS: %w", err))
+		}
+		out = append(out, mailer.Header{Name: h.Name, Value: h.Value})
+	}
+	return out, errors.Join(errs...)
 }

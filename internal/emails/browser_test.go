@@ -40,7 +40,10 @@ func browserView(name string) View {
 	}
 	if v.Order != nil {
 		o := *v.Order
-		o.Items = append([]Item{{ProductID: "p-" + strings.Repeat("9", 60), Quantity: 1, UnitPrice: &Money{Minor: 100, Currency: "EUR"}}}, o.Items...)
+		o.Items = append([]Item{
+			{ProductID: "p-" + strings.Repeat("9", 60), Quantity: 1, UnitPrice: &Money{Minor: 100, Currency: "EUR"}},
+			{ProductID: "p-3", Name: "Expedition Tent Pro", Quantity: 12, UnitPrice: &Money{Minor: 123456789, Currency: "CHF"}},
+		}, o.Items...)
 		v.Order = &o
 	}
 	return v

@@ -1,6 +1,10 @@
 package emails
 
-import "golang.org/x/text/unicode/bidi"
+import (
+	"strings"
+
+	"golang.org/x/text/unicode/bidi"
+)
 
 // Text from events is shown inside sentences of the email's own language. A right-to-left name
 // ("זוהר") or a bidirectional control in it (U+202E) would otherwise reorder the sentence's own
@@ -13,13 +17,43 @@ const (
 	pdi = "\u2069"
 )
 
-// isolate returns s wrapped in FSI...PDI when it holds right-to-left letters or bidirectional
-// controls.
+// isolate returns s without explicit bidirectional controls (embeddings, overrides, isolates:
+// a PDI inside would close the wrapper early and let an override reach the sentence), wrapped in
+// FSI...PDI when it holds right-to-left letters.
 func isolate(s string) string {
+	s = stripControls(s)
 	if !needsIsolation(s) {
 		return s
 	}
 	return fsi + s + pdi
+}
+
+// stripControls removes the explicit bidirectional formatting characters U+202A to U+202E and
+// U+2066 to U+2069; the implicit marks (LRM, RLM, ALM) stay, they cannot reorder more than a
+// neighbour.
+func stripControls(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func isControl(r rune) bool {
+	return r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
+}
+
+// isolateLines isolates each line of s on its own, for text shown with its line breaks.
+func isolateLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = isolate(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func needsIsolation(s string) bool {
@@ -29,11 +63,10 @@ func needsIsolation(s string) bool {
 		}
 		p, _ := bidi.LookupRune(r)
 		switch p.Class() {
-		case bidi.R, bidi.AL, bidi.AN, bidi.LRE, bidi.RLE, bidi.LRO, bidi.RLO, bidi.PDF,
-			bidi.LRI, bidi.RLI, bidi.FSI, bidi.PDI:
+		case bidi.R, bidi.AL, bidi.AN:
 			return true
 		}
-		if r == '\u200e' || r == '\u200f' || r == '\u061c' {
+		if r == '\u200f' || r == '\u061c' { // RLM, ALM
 			return true
 		}
 	}
@@ -45,6 +78,7 @@ func needsIsolation(s string) bool {
 func (v View) isolated() View {
 	v.Name = isolate(v.Name)
 	v.Shop.Name = isolate(v.Shop.Name)
+	v.Shop.LegalNotice = isolateLines(v.Shop.LegalNotice)
 	v.Platform.Name = isolate(v.Platform.Name)
 	if v.Order != nil {
 		o := *v.Order

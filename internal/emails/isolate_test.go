@@ -11,8 +11,13 @@ func TestIsolate(t *testing.T) {
 		{"Zoë 李", "Zoë 李"},
 		{"זוהר", "\u2068זוהר\u2069"},
 		{"محمد", "\u2068محمد\u2069"},
-		{"Bob\u202eevil", "\u2068Bob\u202eevil\u2069"},
-		{"Ann\u2067x", "\u2068Ann\u2067x\u2069"},
+		// Explicit controls go: an override could reorder the sentence, and a PDI would close
+		// the isolate early and let the override after it out.
+		{"Bob\u202eevil", "Bobevil"},
+		{"Ann\u2067x", "Annx"},
+		{"Acme\u2069\u202e", "Acme"},
+		{"זוהר\u2069\u202eevil", "\u2068זוהרevil\u2069"},
+		{"a\u200fb", "\u2068a\u200fb\u2069"},
 		{"", ""},
 	}
 	for _, tt := range tests {
@@ -34,14 +39,14 @@ func TestRightToLeftNamesAreIsolated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := View{Shop: Shop{Name: "חנות"}, Name: "Zoë\u202e", Order: &Order{ID: "ord-1", Total: Money{Minor: 100, Currency: "EUR"},
+	v := View{Shop: Shop{Name: "חנות\u2069\u202e", LegalNotice: "Acme GmbH \u202eHRB 12345\nשורה"}, Name: "Zoë\u202e", Order: &Order{ID: "ord-1", Total: Money{Minor: 100, Currency: "EUR"},
 		Items: []Item{{ProductID: "p-1", Name: "كتاب", Quantity: 1}}}}
 	e, err := r.Render("acme", OrderReceived, loc, v)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, part := range []struct{ name, body string }{{"text", e.Text}, {"HTML", e.HTML}} {
-		for _, want := range []string{"Hello \u2068Zoë\u202e\u2069,", "\u2068חנות\u2069", "\u2068كتاب\u2069"} {
+		for _, want := range []string{"Hello Zoë,", "\u2068חנות\u2069", "\u2068كتاب\u2069", "Acme GmbH HRB 12345", "\u2068שורה\u2069"} {
 			if !strings.Contains(part.body, want) {
 				t.Errorf("the %s part lacks %q:\n%s", part.name, want, part.body)
 			}
@@ -49,5 +54,8 @@ func TestRightToLeftNamesAreIsolated(t *testing.T) {
 	}
 	if strings.ContainsAny(e.Subject, "\u2068\u2069") {
 		t.Errorf("subject %q holds an isolate", e.Subject)
+	}
+	if strings.ContainsAny(e.Text+e.HTML, "\u202e") {
+		t.Error("an override character reached the email")
 	}
 }

@@ -273,12 +273,15 @@ func (r *Renderer) Render(tenantID, name string, loc *Locale, v View) (*Email, e
 	if err != nil {
 		return nil, fmt.Errorf("render %s subject: %w", name, err)
 	}
+	// Without explicit direction controls from event text; not isolated: an inbox shows it alone.
+	subject = stripControls(subject)
 	v.Subject = subject
+	// The body and the preheader isolate event text (see isolate); the subject, one line of a
+	// header whose controls the mailer removes, does not.
+	v = v.isolated()
 	if v.Preheader, err = loc.T(name+".preheader", v); err != nil {
 		return nil, fmt.Errorf("render %s preheader: %w", name, err)
 	}
-	// The body isolates event text (see isolate); the subject, one line of a header, does not.
-	v = v.isolated()
 	var text, html bytes.Buffer
 	if err := tt.ExecuteTemplate(&text, "layout", v); err != nil {
 		return nil, fmt.Errorf("render %s text part (%s): %w", name, loc.Lang(), err)

@@ -33,7 +33,8 @@ var reservedHeaders = map[string]bool{
 	"from": true, "to": true, "cc": true, "bcc": true, "reply-to": true, "sender": true, "subject": true,
 	"date": true, "message-id": true, "mime-version": true, "return-path": true, "received": true,
 	"auto-submitted": true, "x-auto-response-suppress": true, strings.ToLower(headerOriginalTo): true,
-	"in-reply-to": true, "references": true,
+	"in-reply-to": true, "references": true, "list-unsubscribe": true, "list-unsubscribe-post": true,
+	"dkim-signature": true, "disposition-notification-to": true,
 }
 
 // maxAddressLen is RFC 5321's limit of a path (256) less the angle brackets.
@@ -99,10 +100,15 @@ func buildMsg(m *Message, now time.Time) (*gomail.Msg, error) {
 	if err := checkMessageID(m.MessageID); err != nil {
 		problems = append(problems, err)
 	}
+	seen := map[string]bool{}
 	for _, h := range m.Headers {
-		if err := checkHeaderName(h.Name); err != nil {
+		if err := CheckHeader(h); err != nil {
 			problems = append(problems, err)
 		}
+		if seen[strings.ToLower(h.Name)] {
+			problems = append(problems, fmt.Errorf("%w: header %s is set twice", ErrInvalidMessage, h.Name))
+		}
+		seen[strings.ToLower(h.Name)] = true
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
@@ -126,7 +132,7 @@ func buildMsg(m *Message, now time.Time) (*gomail.Msg, error) {
 	msg.SetGenHeader(headerAutoSubmitted, autoSubmittedValue)
 	msg.SetGenHeader(headerAutoResponseSuppress, autoResponseSuppressValue)
 	for _, h := range m.Headers {
-		msg.SetGenHeader(gomail.Header(h.Name), subjectText(h.Value))
+		msg.SetGenHeader(gomail.Header(h.Name), h.Value) // CheckHeader: printable ASCII, as it is
 	}
 	if m.originalTo != "" {
 		msg.SetGenHeader(headerOriginalTo, m.originalTo)
@@ -340,8 +346,26 @@ func quoteShort(s string) string {
 	return fmt.Sprintf("%q...", s[:cut])
 }
 
-// checkHeaderName accepts an extra header field's name: letters, digits and hyphens, and none
-// the sender writes itself.
+// maxHeaderValue bounds an extra header field's value, well within a header line.
+const maxHeaderValue = 512
+
+// CheckHeader accepts an extra header field (Message.Headers): a name of letters, digits and
+// hyphens that the sender does not write itself (nor a Content-, Resent- or other field that
+// would change the email's meaning), and a value of printable ASCII, without "=?", of at most
+// 512 bytes. Values go out as they are, never encoded: the services that read such fields (an
+// email service's tags, Gmail's Feedback-ID) read them raw. Its errors match ErrInvalidMessage.
+func CheckHeader(h Header) error {
+	if err := checkHeaderName(h.Name); err != nil {
+		return err
+	}
+	if len(h.Value) > maxHeaderValue || strings.Contains(h.Value, "=?") ||
+		strings.IndexFunc(h.Value, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
+		return fmt.Errorf("%w: header %s: the value %s is not printable ASCII without \"=?\", of at most %d bytes", ErrInvalidMessage, h.Name, quoteShort(h.Value), maxHeaderValue)
+	}
+	return nil
+}
+
+// checkHeaderName accepts an extra header field's name (see CheckHeader).
 func checkHeaderName(name string) error {
 	if name == "" || len(name) > 64 || strings.IndexFunc(name, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
@@ -349,7 +373,7 @@ func checkHeaderName(name string) error {
 		return fmt.Errorf("%w: header name %s is not 1 to 64 letters, digits and hyphens", ErrInvalidMessage, quoteShort(name))
 	}
 	lower := strings.ToLower(name)
-	if reservedHeaders[lower] || strings.HasPrefix(lower, "content-") {
+	if reservedHeaders[lower] || strings.HasPrefix(lower, "content-") || strings.HasPrefix(lower, "resent-") {
 		return fmt.Errorf("%w: header %s is written by the sender and cannot be set", ErrInvalidMessage, name)
 	}
 	return nil

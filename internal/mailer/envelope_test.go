@@ -19,7 +19,7 @@ func TestBounceRedirectAndExtraHeaders(t *testing.T) {
 	s := openSender(t, cfg)
 	m := simpleMessage("envelope@shop.example")
 	m.To = append(m.To, Address{Name: "Bob", Email: "bob@example.com"})
-	m.Headers = []Header{{Name: "X-PM-Tag", Value: "order_received"}, {Name: "Feedback-ID", Value: "order_received:acme\r\nBcc: x@evil.test"}}
+	m.Headers = []Header{{Name: "X-PM-Tag", Value: "order_received"}, {Name: "Feedback-ID", Value: "order_received:acme-outdoor-europe-gmbh:3f115fcc-9862-4e04-8a7d-2377c36668a9"}}
 	if err := s.Send(testContext(t), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -33,7 +33,7 @@ func TestBounceRedirectAndExtraHeaders(t *testing.T) {
 		"To":                        "<qa@staging.example>",
 		"X-Eventworker-Original-To": "alice@example.com, bob@example.com",
 		"X-Pm-Tag":                  "order_received",
-		"Feedback-Id":               "order_received:acme  Bcc: x@evil.test",
+		"Feedback-Id":               "order_received:acme-outdoor-europe-gmbh:3f115fcc-9862-4e04-8a7d-2377c36668a9", // as it is, never encoded
 		"X-Auto-Response-Suppress":  "OOF, AutoReply",
 	} {
 		if v := p.header.Get(field); v != want {
@@ -46,12 +46,24 @@ func TestBounceRedirectAndExtraHeaders(t *testing.T) {
 }
 
 func TestExtraHeaderNamesAreChecked(t *testing.T) {
-	for _, name := range []string{"To", "bcc", "Content-Type", "Return-Path", "X-Eventworker-Original-To", "X Bad", "X-Bad:", "", strings.Repeat("X", 65)} {
+	for _, name := range []string{"To", "bcc", "Content-Type", "Return-Path", "X-Eventworker-Original-To", "List-Unsubscribe", "Resent-From", "DKIM-Signature", "X Bad", "X-Bad:", "", strings.Repeat("X", 65)} {
 		m := simpleMessage("names@shop.example")
 		m.Headers = []Header{{Name: name, Value: "v"}}
 		if _, err := Encode(m); !errors.Is(err, ErrInvalidMessage) || !IsPermanent(err) {
 			t.Errorf("header name %q: Encode = %v, want a permanent ErrInvalidMessage", name, err)
 		}
+	}
+	for _, value := range []string{"a\r\nBcc: x@evil.test", "=?utf-8?q?x?=", "Grüße", strings.Repeat("x", 513)} {
+		m := simpleMessage("values@shop.example")
+		m.Headers = []Header{{Name: "X-Tag", Value: value}}
+		if _, err := Encode(m); !errors.Is(err, ErrInvalidMessage) {
+			t.Errorf("header value %.40q: Encode = %v, want ErrInvalidMessage", value, err)
+		}
+	}
+	twice := simpleMessage("twice@shop.example")
+	twice.Headers = []Header{{Name: "X-Tag", Value: "a"}, {Name: "x-tag", Value: "b"}}
+	if _, err := Encode(twice); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("a header set twice: Encode = %v, want ErrInvalidMessage", err)
 	}
 	m := simpleMessage("names@shop.example")
 	m.Headers = []Header{{Name: "X-Mailgun-Tag", Value: "welcome"}, {Name: "List-Id", Value: "<orders.acme.example>"}}

@@ -64,6 +64,8 @@ func classifySend(err error, addr string) error {
 	switch {
 	case se.step == stepAddresses:
 		return newError([]error{ErrInvalidMessage, err}, "email not sent: %s: %v", se.step, se.err)
+	case code == codeAuthRequired && strings.Contains(strings.ToUpper(reply), "STARTTLS"):
+		return newError([]error{ErrLoginRefused, ErrUnavailable, err}, "mail server %s requires STARTTLS first: set starttls=required in EVENTWORKER_MAIL_URL and restart the worker: %s", addr, reply)
 	case code == codeAuthRequired:
 		return newError([]error{ErrLoginRefused, ErrUnavailable, err}, "mail server %s requires authentication: set the user and password in EVENTWORKER_MAIL_URL (smtp://user:pass@host) and restart the worker: %s", addr, reply)
 	case code == codeAuthTooWeak || code == codeAuthNeedsTLS || code == codeAuthFailed:
@@ -134,8 +136,11 @@ func classifyDial(err error, ep *endpoint, authStarted bool) error {
 		return newError(errs, "authentication with mail server %s refused by this client: the connection is not encrypted and the password is never sent in clear text: use starttls=required or smtps:// in EVENTWORKER_MAIL_URL", addr)
 	case errors.Is(err, errAuthMechanism):
 		return newError(errs, "authentication with mail server %s failed: %v", addr, err)
-	case authStarted && isReply:
+	case authStarted && isReply && reply.Code >= 500:
 		return newError(append([]error{ErrLoginRefused, ErrUnavailable}, errs...), "authentication with mail server %s failed: %s: check the user, password and auth= in EVENTWORKER_MAIL_URL and restart the worker", addr, replyText(reply))
+	case authStarted && isReply:
+		// 454 and the like: the server could not check the login just now.
+		return newError(errs, "authentication with mail server %s failed for now: %s", addr, replyText(reply))
 	case isCertificateError(err):
 		return newError(errs, "TLS certificate of mail server %s is not trusted: %v: set ca_file=/path/ca.pem in EVENTWORKER_MAIL_URL to the CA that issued it (insecure_skip_verify=true turns the check off, for tests only)", addr, err)
 	case isTLSError(err):

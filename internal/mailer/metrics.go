@@ -29,7 +29,8 @@ type Metrics struct {
 	// handler increments it, the Sender does not.
 	Suppressed *prometheus.CounterVec
 	// SendDuration observes the back end's delivery of each email, in seconds, by template:
-	// the send alone, from the moment it has a connection.
+	// from the moment it has a connection of its own (reopening it when the server closed it,
+	// TLS and AUTH included) to the server's reply.
 	SendDuration *prometheus.HistogramVec
 	// ConnectionWait observes how long each email waited for a free SMTP connection, in
 	// seconds, after the rate limit: a pool too small for the load shows here.
@@ -59,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"template"}),
 		SendDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "eventworker", Name: "email_send_duration_seconds",
-			Help:    "Time the mail back end took to deliver an email, from the moment it had a connection.",
+			Help:    "Time the mail back end took to deliver an email, from the moment it had a connection of its own (reopening it, when needed, included).",
 			Buckets: sendBuckets,
 		}, []string{"template"}),
 		ConnectionWait: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -124,9 +125,12 @@ func (m *Metrics) unavailable(down bool) {
 	}
 }
 
-func (m *Metrics) observe(template string, waited, sending time.Duration) {
+// observe records a send; pooled says whether the back end has connections to wait for (SMTP).
+func (m *Metrics) observe(template string, pooled bool, waited, sending time.Duration) {
 	if m != nil {
-		m.ConnectionWait.Observe(waited.Seconds())
+		if pooled {
+			m.ConnectionWait.Observe(waited.Seconds())
+		}
 		m.SendDuration.WithLabelValues(template).Observe(sending.Seconds())
 	}
 }

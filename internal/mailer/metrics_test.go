@@ -145,8 +145,9 @@ func TestConnectionWaitIsMeasuredApart(t *testing.T) {
 	if n := send.GetHistogram().GetSampleCount(); n != 3 {
 		t.Errorf("sends observed %d, want 3", n)
 	}
-	// Each send took its 200 ms of DATA; none includes another's.
-	if sum := send.GetHistogram().GetSampleSum(); sum < 0.6 {
-		t.Errorf("sends add up to %.3f s, want at least 0.6 s", sum)
+	// Each send took its 200 ms of DATA and none includes another's: counted with the waits they
+	// would add up to 0.2 + 0.4 + 0.6 = 1.2 s.
+	if sum := send.GetHistogram().GetSampleSum(); sum < 0.6 || sum >= 1.2 {
+		t.Errorf("sends add up to %.3f s, want 0.6 s and more, but not the 1.2 s they would with the waits", sum)
 	}
 }

@@ -85,8 +85,9 @@ type sender struct {
 	// bounce is the envelope sender, redirect the one recipient of every email; empty: none.
 	bounce, redirect string
 	closed           atomic.Bool
-	// down is set while the mail server is unavailable, to log only when that changes.
-	down atomic.Bool
+	// down is set while the mail server is unavailable, and loginRefused while that is because
+	// it refuses the login, to log only when either changes.
+	down, loginRefused atomic.Bool
 }
 
 // Send validates m, waits for its turn under the rate limit and delivers it.
@@ -100,18 +101,22 @@ func (s *sender) Send(ctx context.Context, m *Message) error {
 		s.metrics.failed(template, err)
 		if IsUnavailable(err) {
 			s.metrics.unavailable(true)
-			if !s.down.Swap(true) {
-				if errors.Is(err, ErrLoginRefused) {
-					// Not an outage that ends by itself: someone must fix the settings.
+			wasDown := s.down.Swap(true)
+			switch {
+			case errors.Is(err, ErrLoginRefused):
+				// Not an outage that ends by itself: someone must fix the settings. Said even
+				// when the server was down before for another reason.
+				if !s.loginRefused.Swap(true) {
 					s.log.Error("mail: the mail server refused the worker's login; emails wait, unsent, until EVENTWORKER_MAIL_URL is fixed", "error", err.Error())
-				} else {
-					s.log.Warn("mail: the mail server is unavailable; emails are retried until it is back", "error", err.Error())
 				}
+			case !wasDown:
+				s.log.Warn("mail: the mail server is unavailable; emails are retried until it is back", "error", err.Error())
 			}
 		}
 		return err
 	}
 	s.metrics.sent(template)
+	s.loginRefused.Store(false)
 	if s.down.Swap(false) {
 		s.metrics.unavailable(false)
 		s.log.Info("mail: the mail server is available again")
@@ -146,7 +151,8 @@ func (s *sender) send(ctx context.Context, m *Message, template string) error {
 	}
 	start := time.Now()
 	waited, err := s.backend.deliver(ctx, m, msg)
-	s.metrics.observe(template, waited, time.Since(start)-waited)
+	_, pooled := s.backend.(*pool)
+	s.metrics.observe(template, pooled, waited, time.Since(start)-waited)
 	return err
 }
 

@@ -2,11 +2,15 @@ package mailer
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/eventworker/eventworker/internal/smtptest"
+	"github.com/eventworker/eventworker/internal/testenv"
 )
 
 // A server that is down, or answers 421, is unavailable: a transient error that says the server,
@@ -67,4 +71,27 @@ func TestSendToServerDownIsUnavailable(t *testing.T) {
 			t.Errorf("Send with nothing listening = %v, want ErrUnavailable", err)
 		}
 	})
+}
+
+// TestRefusedLoginAfterAnOutageIsStillSaid: the server is down first (a WARN), then comes back
+// refusing the login: the ERROR that says what to fix is logged all the same, once.
+func TestRefusedLoginAfterAnOutageIsStillSaid(t *testing.T) {
+	ts := smtptest.Start(t, smtptest.Options{TLS: smtptest.TLSStartTLS, User: "mailer", Pass: "the-right-one"})
+	var logs testenv.SyncBuffer
+	cfg := testConfig(ts.URL("smtp", "mailer:wrong", "ca_file="+caFileEscaped(ts)))
+	cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	s := openSender(t, cfg)
+	ts.Stop()
+	if err := s.Send(testContext(t), simpleMessage("down@shop.example")); !IsUnavailable(err) {
+		t.Fatalf("Send while the server is down = %v, want unavailable", err)
+	}
+	ts.Restart(t)
+	for i := range 2 {
+		if err := s.Send(testContext(t), simpleMessage(fmt.Sprintf("refused-%d@shop.example", i))); !errors.Is(err, ErrLoginRefused) {
+			t.Fatalf("Send with a wrong password = %v, want ErrLoginRefused", err)
+		}
+	}
+	if n := strings.Count(logs.String(), `"level":"ERROR"`); n != 1 || !strings.Contains(logs.String(), "refused the worker's login") {
+		t.Errorf("%d ERROR lines, want exactly one about the refused login:\n%s", n, logs.String())
+	}
 }
