@@ -53,6 +53,8 @@ type Config struct {
 	// name signs owner emails, and becomes the shop's name in customer emails once its profile
 	// is known.
 	MailFrom string
+	// PlatformName signs owner emails; empty: MailFrom's display name.
+	PlatformName string
 	// PlatformSupportEmail is where shop owners write to the platform: the Reply-To and footer
 	// contact of owner emails. Empty: none.
 	PlatformSupportEmail string

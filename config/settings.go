@@ -123,6 +123,8 @@ var settings = func() []setting {
 	add(mk("EVENTWORKER_MAIL_HEADERS", "mail-headers", "", "extra header fields of every email, Name=value;Name=value; a value may hold {template}, {tenant}, {event_type} and {event_id}, e.g. Feedback-ID={template}:{tenant}:shop", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.MailDisable })
 	add(mk("EVENTWORKER_MAIL_DISABLE", "mail-disable", "", "emails not to send, comma-separated: TEMPLATE for every tenant, TENANT/TEMPLATE or TENANT/* for one (templates: order_received, payment_reminder, order_confirmed, order_cancelled, welcome, tenant_welcome, low_stock)", false, set, get))
+	set, get = str(func(c *Config) *string { return &c.PlatformName })
+	add(mk("EVENTWORKER_PLATFORM_NAME", "platform-name", "", "the platform's name, which signs the emails to shop owners; empty: EVENTWORKER_MAIL_FROM's display name", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.PlatformSupportEmail })
 	add(mk("EVENTWORKER_PLATFORM_SUPPORT_EMAIL", "platform-support-email", "", "the platform's support address: Reply-To and the contact in the footer of the emails to shop owners (welcome, low stock); empty: none", false, set, get))
 	fset, fget := float(func(c *Config) *float64 { return &c.MailRate })

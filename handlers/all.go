@@ -18,6 +18,8 @@ type Deps struct {
 	Tenants *tenants.Store
 	// MailFrom is the platform's sender address; its name is the platform's.
 	MailFrom mailer.Address
+	// PlatformName signs the emails to shop owners; empty: MailFrom's name.
+	PlatformName string
 	// PlatformSupport is the platform's support address for shop owners; may be empty.
 	PlatformSupport string
 	// MailHeaders are extra header fields of every email; their values may hold {template},
@@ -43,7 +45,7 @@ type Deps struct {
 func All(d Deps) []handling.Handler {
 	return []handling.Handler{
 		newNotifications(notificationsDeps{
-			From: d.MailFrom, PlatformSupport: d.PlatformSupport, Headers: d.MailHeaders, Disabled: d.MailDisabled,
+			From: d.MailFrom, PlatformName: d.PlatformName, PlatformSupport: d.PlatformSupport, Headers: d.MailHeaders, Disabled: d.MailDisabled,
 			Renderer: d.Emails, Mail: d.Mail, Tenants: d.Tenants, Products: products(d.Cache),
 			Metrics: d.MailMetrics, Logger: d.Logger,
 		}),

@@ -48,6 +48,7 @@ type productCatalog interface {
 // confirmed and cancelled, welcome, tenant welcome and the low-stock alert.
 type notifications struct {
 	from     mailer.Address
+	platform string // the platform's name
 	support  string // the platform's support address
 	headers  []mailer.Header
 	disabled func(tenant, template string) bool // nil: none
@@ -64,6 +65,8 @@ type notificationsDeps struct {
 	// From is the platform's sender address; its name stands in for the shop's until the
 	// tenant's profile is known.
 	From mailer.Address
+	// PlatformName signs owner emails; empty: From's name.
+	PlatformName string
 	// PlatformSupport is where shop owners write to the platform; may be empty.
 	PlatformSupport string
 	// Headers are extra header fields, with placeholders (see Deps.MailHeaders).
@@ -85,7 +88,11 @@ func newNotifications(d notificationsDeps) *notifications {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &notifications{from: d.From, support: d.PlatformSupport, headers: d.Headers, disabled: d.Disabled, renderer: d.Renderer, products: d.Products, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
+	platform := d.PlatformName
+	if platform == "" {
+		platform = d.From.Name
+	}
+	return &notifications{from: d.From, platform: platform, support: d.PlatformSupport, headers: d.Headers, disabled: d.Disabled, renderer: d.Renderer, products: d.Products, mail: d.Mail, tenants: d.Tenants, metrics: d.Metrics, log: log}
 }
 
 // Consumer implements handling.Handler.
@@ -158,7 +165,7 @@ func (n *notifications) Handle(ctx context.Context, ev *registry.Event) error {
 // profile, in locale when given (else as it would choose), from d.MailFrom with d.Emails'
 // templates, without sending it or reading any state: `eventworker preview`.
 func PreviewEmail(d Deps, ev *registry.Event, profile tenants.Profile, locale string) (*mailer.Message, error) {
-	return newNotifications(notificationsDeps{From: d.MailFrom, PlatformSupport: d.PlatformSupport, Renderer: d.Emails}).preview(ev, profile, locale)
+	return newNotifications(notificationsDeps{From: d.MailFrom, PlatformName: d.PlatformName, PlatformSupport: d.PlatformSupport, Renderer: d.Emails}).preview(ev, profile, locale)
 }
 
 // preview renders the email ev would send (PreviewEmail).
@@ -192,7 +199,7 @@ func (n *notifications) message(ev *registry.Event, out *outgoing, profile tenan
 		shop.SupportEmail = out.supportEmail
 	}
 	out.view.Shop = shop
-	out.view.Platform = emails.Platform{Name: n.from.Name, SupportEmail: n.support}
+	out.view.Platform = emails.Platform{Name: n.platform, SupportEmail: n.support}
 	locales = append(locales, profile.Locale)
 	loc, err := n.renderer.Locale(ev.TenantID, profile.Timezone, locales...)
 	if err != nil {
@@ -205,7 +212,7 @@ func (n *notifications) message(ev *registry.Event, out *outgoing, profile tenan
 	from, replyTo := mailer.Address{Name: shop.Name, Email: n.from.Email}, shop.SupportEmail
 	if emails.ToOwner(out.template) {
 		// The owner's own shop is not who writes: the platform is, and replies go to it.
-		from, replyTo = n.from, n.support
+		from, replyTo = mailer.Address{Name: n.platform, Email: n.from.Email}, n.support
 	}
 	msg := &mailer.Message{
 		From:      from,

@@ -110,7 +110,7 @@ func TestNotificationsEmails(t *testing.T) {
 		{"order.created", 2, `{"order_id":"o-2","customer_id":"c-1","customer_email":"alice@example.com","amount_minor":1999,"currency":"USD"}`,
 			"alice@example.com", "Acme Outdoor: we have received your order o-2", []string{"Hello,", "Total: $19.99"}},
 		{"order.pending_payment", 1, `{"order_id":"o-3","customer_id":"c-1","customer_email":"alice@example.com","amount":10,"currency":"EUR","payment_url":"https://pay.example/o-3","expires_at":"2026-11-27T12:00:00"}`,
-			"alice@example.com", "Acme Outdoor: payment for order o-3 is still open", []string{"Please pay by 27 November 2026, 12:00 UTC", "Pay now: https://pay.example/o-3"}},
+			"alice@example.com", "Acme Outdoor: payment for order o-3 is still outstanding", []string{"Please pay by 27 November 2026, 12:00 UTC", "Pay now: https://pay.example/o-3"}},
 		{"order.confirmed", 1, `{"order_id":"o-4","customer_id":"c-1","customer_email":"alice@example.com","amount":0.1,"currency":"EUR","items":[{"product_id":"p-9","quantity":1}]}`,
 			"alice@example.com", "Acme Outdoor: your order o-4 is confirmed", []string{"1 × p-9", "Total: €0.10"}},
 		{"order.cancelled", 1, `{"order_id":"o-5","customer_id":"c-1","customer_email":"alice@example.com","reason":"out of stock"}`,
@@ -120,7 +120,7 @@ func TestNotificationsEmails(t *testing.T) {
 		{"tenant.provisioned", 1, `{"tenant_id":"acme","name":"Acme Outdoor","owner_email":"owner@acme.example","plan":"growth"}`,
 			"owner@acme.example", "Acme Outdoor is ready", []string{"Your plan: growth"}},
 		{"product.inventory_low", 1, `{"product_id":"p-1","sku":"TENT-2","name":"Tent","inventory_quantity":2,"low_stock_threshold":5}`,
-			"owner@acme.example", "Acme Outdoor: Tent is running low (2 left)", []string{"In stock: 2", "Threshold: 5"}},
+			"owner@acme.example", "Acme Outdoor: Tent is running low (2 left)", []string{"In stock: 2", "Low-stock threshold: 5"}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/v%d", tt.typ, tt.version), func(t *testing.T) {
@@ -407,5 +407,18 @@ func TestOrderConfirmedNamesItsProducts(t *testing.T) {
 		if !strings.Contains(s.sent[0].Text, want) || !strings.Contains(s.sent[0].HTML, want) {
 			t.Errorf("the email lacks %q:\n%s", want, s.sent[0].Text)
 		}
+	}
+}
+
+// TestPlatformNameSignsOwnerEmails: EVENTWORKER_PLATFORM_NAME, when set, is the From name and the
+// header of the emails to owners; customers still hear from the shop.
+func TestPlatformNameSignsOwnerEmails(t *testing.T) {
+	n, s, _, _ := testNotifications(t)
+	n.platform = "Shopfront Commerce"
+	if err := n.Handle(context.Background(), event(t, "product.inventory_low", 1, `{"product_id":"p-1","sku":"TENT-2","name":"Tent","inventory_quantity":2,"low_stock_threshold":5}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := s.sent[0]; m.From.Name != "Shopfront Commerce" || !strings.HasPrefix(m.Text, "Shopfront Commerce\n") {
+		t.Errorf("From %+v, text starting %.40q: want the platform's name", m.From, m.Text)
 	}
 }

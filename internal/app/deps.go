@@ -62,7 +62,7 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 	}
 	return handlers.Deps{
 		Logger: log, Tenants: tenants.NewWithOptions(rdb, cfg.CachePrefix, tenants.Options{RecordTTL: cfg.IdempotencyTTL}),
-		MailFrom: from, PlatformSupport: cfg.PlatformSupportEmail, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
+		MailFrom: from, PlatformName: cfg.PlatformName, PlatformSupport: cfg.PlatformSupportEmail, Mail: sender, Emails: renderer, MailMetrics: mailMetrics,
 		MailHeaders: extra, MailDisabled: disabled.Disabled,
 		Cache: shared, Analytics: analytics.New(rdb, cfg.CachePrefix),
 		Inventory: inventory.New(rdb, cfg.CachePrefix), Publisher: derived,

@@ -83,7 +83,8 @@ func runPreview(_ context.Context, e *env, path string, args []string) int {
 	if err != nil {
 		return e.fail(path, err)
 	}
-	deps := handlers.Deps{MailFrom: from, PlatformSupport: e.getenv("EVENTWORKER_PLATFORM_SUPPORT_EMAIL"), Emails: renderer}
+	deps := handlers.Deps{MailFrom: from, PlatformName: e.getenv("EVENTWORKER_PLATFORM_NAME"),
+		PlatformSupport: e.getenv("EVENTWORKER_PLATFORM_SUPPORT_EMAIL"), Emails: renderer}
 	if *out != "" {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return e.fail(path, fmt.Errorf("--out: %w", err))
