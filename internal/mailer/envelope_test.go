@@ -2,11 +2,13 @@ package mailer
 
 import (
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/eventworker/eventworker/internal/smtptest"
+	"github.com/eventworker/eventworker/internal/testenv"
 )
 
 // TestBounceRedirectAndExtraHeaders: the envelope sender is the bounce address, not From; a
@@ -79,5 +81,20 @@ func TestBounceAndRedirectMustBeAddresses(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v, want a problem with the %s", err, want)
 		}
+	}
+}
+
+// TestRedirectIsWhatTheLogShows: with log://, the line of a redirected email names the
+// redirect's domain, not the original recipients'.
+func TestRedirectIsWhatTheLogShows(t *testing.T) {
+	var logs testenv.SyncBuffer
+	cfg := testConfig("log://")
+	cfg.Redirect, cfg.Logger = "qa@staging.example", slog.New(slog.NewJSONHandler(&logs, nil))
+	s := openSender(t, cfg)
+	if err := s.Send(testContext(t), simpleMessage("redirect-log@shop.example")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `"recipient_domains":["staging.example"]`) || strings.Contains(logs.String(), "example.com") {
+		t.Errorf("log line does not name the redirect's domain alone:\n%s", logs.String())
 	}
 }

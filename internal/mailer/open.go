@@ -137,7 +137,9 @@ func (s *sender) send(ctx context.Context, m *Message, template string) error {
 		return err
 	}
 	if s.redirect != "" {
-		if msg, err = buildMsg(redirected(m, s.redirect), time.Now()); err != nil {
+		// The back end sees the redirected email: the file's name, the log line's recipients.
+		m = redirected(m, s.redirect)
+		if msg, err = buildMsg(m, time.Now()); err != nil {
 			return err
 		}
 	}
