@@ -133,21 +133,21 @@ func classifyDial(err error, ep *endpoint, authStarted bool) error {
 	case isReply && reply.Code == codeAuthFailed:
 		return newError(append([]error{ErrLoginRefused, ErrUnavailable}, errs...), "%s and restart the worker: mail server %s answered %s", authFailedHint, addr, replyText(reply))
 	case errors.Is(err, smtp.ErrUnencrypted):
-		return newError(errs, "authentication with mail server %s refused by this client: the connection is not encrypted and the password is never sent in clear text: use starttls=required or smtps:// in EVENTWORKER_MAIL_URL", addr)
+		return newError(misconfigured(errs), "authentication with mail server %s refused by this client: the connection is not encrypted and the password is never sent in clear text: use starttls=required or smtps:// in EVENTWORKER_MAIL_URL", addr)
 	case errors.Is(err, errAuthMechanism):
-		return newError(errs, "authentication with mail server %s failed: %v", addr, err)
+		return newError(misconfigured(errs), "authentication with mail server %s failed: %v", addr, err)
 	case authStarted && isReply && reply.Code >= 500:
 		return newError(append([]error{ErrLoginRefused, ErrUnavailable}, errs...), "authentication with mail server %s failed: %s: check the user, password and auth= in EVENTWORKER_MAIL_URL and restart the worker", addr, replyText(reply))
 	case authStarted && isReply:
 		// 454 and the like: the server could not check the login just now.
 		return newError(errs, "authentication with mail server %s failed for now: %s", addr, replyText(reply))
 	case isCertificateError(err):
-		return newError(errs, "TLS certificate of mail server %s is not trusted: %v: set ca_file=/path/ca.pem in EVENTWORKER_MAIL_URL to the CA that issued it (insecure_skip_verify=true turns the check off, for tests only)", addr, err)
+		return newError(misconfigured(errs), "TLS certificate of mail server %s is not trusted: %v: set ca_file=/path/ca.pem in EVENTWORKER_MAIL_URL to the CA that issued it (insecure_skip_verify=true turns the check off, for tests only)", addr, err)
 	case isTLSError(err):
-		return newError(errs, "TLS handshake with mail server %s failed: %v: check that the server speaks TLS there (smtps:// is TLS from the first byte, usually port 465; smtp:// upgrades with STARTTLS, usually port 587) and ca_file", addr, err)
+		return newError(misconfigured(errs), "TLS handshake with mail server %s failed: %v: check that the server speaks TLS there (smtps:// is TLS from the first byte, usually port 465; smtp:// upgrades with STARTTLS, usually port 587) and ca_file", addr, err)
 	case strings.Contains(err.Error(), "does not support STARTTLS"):
 		// go-mail v0.8.1 reports this with fmt.Errorf and no sentinel to match.
-		return newError(errs, "mail server %s does not offer STARTTLS, and EVENTWORKER_MAIL_URL requires it (starttls=required is the default): use smtps:// if the server speaks TLS from the first byte, or starttls=opportunistic or starttls=none to accept unencrypted mail", addr)
+		return newError(misconfigured(errs), "mail server %s does not offer STARTTLS, and EVENTWORKER_MAIL_URL requires it (starttls=required is the default): use smtps:// if the server speaks TLS from the first byte, or starttls=opportunistic or starttls=none to accept unencrypted mail", addr)
 	case isReply && reply.Code == codeServiceUnavailable:
 		return newError([]error{ErrUnavailable, err}, "mail server %s is not available: %s", addr, replyText(reply))
 	case isReply:
@@ -202,4 +202,10 @@ func isTLSError(err error) bool {
 // oneLine joins a multi-line server reply into one line, without control characters.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(cleanText(s)), " ")
+}
+
+// misconfigured marks errs as a mismatch between EVENTWORKER_MAIL_URL and the server: the
+// emails wait for the fix (ErrUnavailable) instead of spending their retries.
+func misconfigured(errs []error) []error {
+	return append([]error{ErrMisconfigured, ErrUnavailable}, errs...)
 }

@@ -77,6 +77,12 @@ var (
 	// an operator fixes EVENTWORKER_MAIL_URL, and no email is at fault: such an error matches
 	// ErrUnavailable too, so emails wait for the fix instead of spending their retries.
 	ErrLoginRefused = errors.New("mail server refused the login")
+	// ErrMisconfigured reports that the worker cannot talk to the mail server as
+	// EVENTWORKER_MAIL_URL says: a certificate it does not trust, TLS where the server speaks
+	// none (or the reverse), STARTTLS required but not offered, an AUTH mechanism the server
+	// does not offer. Like ErrLoginRefused, no email can go out until an operator fixes the URL,
+	// and none is at fault: it matches ErrUnavailable too.
+	ErrMisconfigured = errors.New("mail server settings do not match the server")
 )
 
 // IsUnavailable reports whether err means that the mail server itself could not be reached or

@@ -86,7 +86,8 @@ type sender struct {
 	bounce, redirect string
 	closed           atomic.Bool
 	// down is set while the mail server is unavailable, and loginRefused while that is because
-	// it refuses the login, to log only when either changes.
+	// it refuses the worker's login or settings (ErrLoginRefused, ErrMisconfigured), to log only
+	// when either changes.
 	down, loginRefused atomic.Bool
 }
 
@@ -103,11 +104,15 @@ func (s *sender) Send(ctx context.Context, m *Message) error {
 			s.metrics.unavailable(true)
 			wasDown := s.down.Swap(true)
 			switch {
-			case errors.Is(err, ErrLoginRefused):
+			case errors.Is(err, ErrLoginRefused), errors.Is(err, ErrMisconfigured):
 				// Not an outage that ends by itself: someone must fix the settings. Said even
 				// when the server was down before for another reason.
 				if !s.loginRefused.Swap(true) {
-					s.log.Error("mail: the mail server refused the worker's login; emails wait, unsent, until EVENTWORKER_MAIL_URL is fixed", "error", err.Error())
+					what := "the mail server refused the worker's login"
+					if errors.Is(err, ErrMisconfigured) {
+						what = "the worker cannot talk to the mail server as EVENTWORKER_MAIL_URL says"
+					}
+					s.log.Error("mail: "+what+"; emails wait, unsent, until EVENTWORKER_MAIL_URL is fixed", "error", err.Error())
 				}
 			case !wasDown:
 				s.log.Warn("mail: the mail server is unavailable; emails are retried until it is back", "error", err.Error())
