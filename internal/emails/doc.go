@@ -5,6 +5,7 @@
 //
 //	DIR/templates/layout.html.tmpl replaces the embedded customer layout for every tenant
 //	DIR/templates/platform_layout.html.tmpl   the same for the owners' layout
+//	DIR/templates/head.html.tmpl   the <head> both HTML layouts share (meta tags, dark styles)
 //	DIR/locales/de.yaml            adds to or replaces German messages (a new file adds a language)
 //	DIR/TENANT/templates/order_received.txt.tmpl   replaces one template for one tenant
 //	DIR/TENANT/locales/en.yaml     changes messages for one tenant

@@ -108,6 +108,9 @@ func load(ls layers) (*set, error) {
 	errs = append(errs, err)
 	platformText, platformTextName, err := ls.read("templates/platform_layout.txt.tmpl")
 	errs = append(errs, err)
+	// The <head> both HTML layouts share: meta tags and the dark-mode styles.
+	head, headName, err := ls.read("templates/head.html.tmpl")
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTemplates, err)
 	}
@@ -119,7 +122,7 @@ func load(ls layers) (*set, error) {
 		body, where, err := ls.read("templates/" + name + ".html.tmpl")
 		if err != nil {
 			errs = append(errs, err)
-		} else if t, err := parseHTML(name, htmlName, html, where, body); err != nil {
+		} else if t, err := parseHTML(name, htmlName, html, headName, head, where, body); err != nil {
 			errs = append(errs, err)
 		} else {
 			s.html[name] = t
@@ -186,9 +189,12 @@ func readOne(l layer, name string) ([]byte, error) {
 	return b, nil
 }
 
-func parseHTML(name, layoutName string, layout []byte, where string, body []byte) (*htmltemplate.Template, error) {
+func parseHTML(name, layoutName string, layout []byte, headName string, head []byte, where string, body []byte) (*htmltemplate.Template, error) {
 	t, err := htmltemplate.New(layoutName).Option("missingkey=error").Parse(string(layout))
 	if err != nil {
+		return nil, err
+	}
+	if _, err := t.New(headName).Parse(string(head)); err != nil {
 		return nil, err
 	}
 	if _, err := t.New(where).Parse(string(body)); err != nil {
