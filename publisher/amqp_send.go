@@ -55,6 +55,7 @@ func (s *amqpSender) send(ctx context.Context, env envelope) error {
 		Timestamp:       ev.OccurredAt,
 		AppId:           ev.Producer,
 		Body:            env.body,
+		Headers:         traceHeaders(ctx),
 	}
 	var err error
 	for attempt := 1; attempt <= publishAttempts; attempt++ {

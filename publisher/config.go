@@ -9,6 +9,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventworker/eventworker/registry"
 )
@@ -49,6 +51,11 @@ type Config struct {
 	ConnectionName string
 	// Logger receives connection events (close, redial, retry); default: discard.
 	Logger *slog.Logger
+	// TracerProvider makes the "send" span of every publish, a child of the caller's span;
+	// default: OpenTelemetry's global provider (otel.GetTracerProvider), a no-op one unless the
+	// program set one. Whatever the provider, the caller's trace context travels in the
+	// traceparent and tracestate headers, so consumers continue the caller's trace.
+	TracerProvider trace.TracerProvider
 }
 
 // setDefaults fills the zero fields. A default registry that fails to load is left nil for
@@ -76,6 +83,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = otel.GetTracerProvider()
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -16,6 +18,7 @@ type Publisher struct {
 	cfg    Config
 	log    *slog.Logger
 	sender sender
+	tracer trace.Tracer
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -49,7 +52,7 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
-	return &Publisher{cfg: cfg, log: cfg.Logger, sender: s}, nil
+	return &Publisher{cfg: cfg, log: cfg.Logger, sender: s, tracer: cfg.TracerProvider.Tracer(tracerName)}, nil
 }
 
 // Sender carries validated events to a transport other than RabbitMQ's (see NewWithSender);
@@ -72,7 +75,7 @@ func NewWithSender(s Sender, cfg Config) (*Publisher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
-	return &Publisher{cfg: cfg, log: cfg.Logger, sender: customSender{s}}, nil
+	return &Publisher{cfg: cfg, log: cfg.Logger, sender: customSender{s}, tracer: cfg.TracerProvider.Tracer(tracerName)}, nil
 }
 
 // customSender adapts a Sender to the publisher's own sender.
@@ -97,7 +100,10 @@ func (p *Publisher) Publish(ctx context.Context, ev Event) (*registry.Event, err
 	if err != nil {
 		return nil, err
 	}
-	if err := p.sender.send(ctx, env); err != nil {
+	ctx, span := p.startSend(ctx, env.event)
+	err = p.sender.send(ctx, env)
+	endSend(span, err)
+	if err != nil {
 		return env.event, fmt.Errorf("publish %s event %s: %w", env.event.Type, env.event.ID, err)
 	}
 	return env.event, nil

@@ -11,7 +11,9 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
@@ -20,6 +22,8 @@ import (
 	"github.com/eventworker/eventworker/internal/logging"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/redisclient"
+	"github.com/eventworker/eventworker/internal/tracing"
+	"github.com/eventworker/eventworker/internal/tracing/otlp"
 	"github.com/eventworker/eventworker/internal/version"
 	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/internal/worker/handling"
@@ -36,6 +40,12 @@ type options struct {
 	rdb       redis.UniversalClient
 	transport worker.Transport
 	derived   func(handlers.EventPublisher) handlers.EventPublisher
+	tracing   *otlp.Tracing
+}
+
+// WithTracing traces with t instead of as the OTEL_* variables say; the caller shuts it down.
+func WithTracing(t *otlp.Tracing) Option {
+	return func(o *options) { o.tracing = t }
 }
 
 // WithHandlers runs the handlers build returns instead of handlers.All's.
@@ -75,6 +85,8 @@ type App struct {
 	// Deps are what the handlers were built from: the cache, the tenants, the counters, the
 	// sender address.
 	Deps handlers.Deps
+	// Tracing is the tracer provider of the worker's spans, as the OTEL_* variables set it up.
+	Tracing *otlp.Tracing
 
 	closers []func()
 }
@@ -102,6 +114,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		return nil, fmt.Errorf("registry does not pass lint: %w", errors.Join(problems...))
 	}
 
+	if a.Tracing = o.tracing; a.Tracing == nil {
+		if a.Tracing, err = StartTracing(ctx, log); err != nil {
+			return nil, err
+		}
+		// Registered first, closed last: the spans of the worker's last events are flushed.
+		a.onClose(func() { a.stopTracing(log) })
+	}
+	// The spans the worker makes itself; nil when tracing is off.
+	var tp trace.TracerProvider
+	if a.Tracing.Enabled {
+		tp = a.Tracing.Provider
+	}
+
 	// go-redis's own lines (a failed dial while Redis is down) join the JSON log.
 	redis.SetLogger(logging.NewRedisLogger(log))
 	a.Redis = o.rdb
@@ -111,6 +136,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		}
 		a.onClose(func() { _ = a.Redis.Close() })
 	}
+	if tp != nil {
+		// A span per command inside an event's trace. The statements stay out of the spans:
+		// they hold the cached data, customers' emails among them.
+		if err := redisotel.InstrumentTracing(a.Redis, redisotel.WithTracerProvider(tracing.ChildrenOnly(tp)),
+			redisotel.WithDBStatement(false)); err != nil {
+			return nil, fmt.Errorf("trace the Redis client: %w", err)
+		}
+	}
 	a.Prometheus = metrics.NewRegistry()
 	a.Metrics = metrics.New(a.Prometheus)
 	a.Metrics.SetBuildInfo(version.Current(), version.Revision(), runtime.Version())
@@ -119,11 +152,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		Config: WorkerConfig(cfg), Registry: a.Registry, Transport: o.transport,
 		Dedupe:  idempotency.New(a.Redis, cfg.CachePrefix, cfg.IdempotencyTTL, cfg.LeaseTTL),
 		Runs:    idempotency.NewRuns(a.Redis, cfg.CachePrefix),
-		Metrics: a.Metrics, Logger: log,
+		Metrics: a.Metrics, Logger: log, Tracer: tp,
 	}
 	var derived handlers.EventPublisher
 	if withBus, ok := o.transport.(interface{ Publisher() message.Publisher }); ok {
-		pub, err := watermillbus.New(withBus.Publisher(), publisher.Config{Registry: a.Registry, Producer: "eventworker", Logger: log})
+		pub, err := watermillbus.New(withBus.Publisher(), publisher.Config{Registry: a.Registry, Producer: "eventworker", Logger: log,
+			TracerProvider: a.Tracing.Provider})
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +168,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 			return nil, fmt.Errorf("EVENTWORKER_AMQP_CA_FILE: %w", err)
 		}
 		lazy := &lazyPublisher{cfg: publisher.Config{URL: cfg.AMQPURL, TLSConfig: deps.TLS, Registry: a.Registry,
-			Producer: "eventworker", ConnectionName: "eventworker-derived", Logger: log}}
+			Producer: "eventworker", ConnectionName: "eventworker-derived", Logger: log, TracerProvider: a.Tracing.Provider}}
 		a.onClose(func() { _ = lazy.Close() })
 		derived = lazy
 		deps.Confirmer = broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second, deps.TLS)
@@ -146,7 +180,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		derived = o.derived(derived)
 	}
 	var closeDeps func()
-	if a.Deps, closeDeps, err = HandlerDeps(ctx, cfg, log, a.Redis, a.Prometheus, derived); err != nil {
+	if a.Deps, closeDeps, err = HandlerDeps(ctx, cfg, log, a.Redis, a.Prometheus, derived, tp); err != nil {
 		return nil, err
 	}
 	a.onClose(closeDeps)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
@@ -22,10 +23,11 @@ import (
 
 // HandlerDeps builds what the handlers need from cfg, on the worker's Redis client and metrics
 // registry: templates, the mail sender, the cache and the worker's own stores. derived publishes
-// the derived events. `run` and `demo` both build their handlers' dependencies here, so they
-// cannot drift apart. close releases the mail sender.
+// the derived events. tp, when not nil, traces the emails' delivery. `run` and `demo` both
+// build their handlers' dependencies here, so they cannot drift apart. close releases the mail
+// sender.
 func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient,
-	reg prometheus.Registerer, derived handlers.EventPublisher) (d handlers.Deps, close func(), err error) {
+	reg prometheus.Registerer, derived handlers.EventPublisher, tp trace.TracerProvider) (d handlers.Deps, close func(), err error) {
 	renderer, err := emails.New(emails.Config{Dir: cfg.TemplateDir})
 	if err != nil {
 		return handlers.Deps{}, nil, err
@@ -41,7 +43,7 @@ func HandlerDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 	mailMetrics := mailer.NewMetrics(reg)
 	sender, err := mailer.Open(ctx, mailer.Config{
 		URL: cfg.MailURL, Timeout: cfg.MailTimeout, Rate: cfg.MailRate, Connections: cfg.MailConnections,
-		Logger: log, Metrics: mailMetrics, Bounce: cfg.MailBounce, Redirect: cfg.MailRedirect,
+		Logger: log, Metrics: mailMetrics, Bounce: cfg.MailBounce, Redirect: cfg.MailRedirect, TracerProvider: tp,
 	})
 	if err != nil {
 		return handlers.Deps{}, nil, fmt.Errorf("EVENTWORKER_MAIL_URL: %w", err)

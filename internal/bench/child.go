@@ -284,7 +284,7 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb re
 // effect alone; for the others, idempotency lease, the handler's effect, done marker) and
 // acknowledging each message. No schema validation, metrics, logs or timeouts.
 func runBaseline(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient, rec *recorder, timeout time.Duration) error {
-	deps, closeDeps, err := app.HandlerDeps(ctx, cfg, log, rdb, prometheus.NewRegistry(), nopPublisher{})
+	deps, closeDeps, err := app.HandlerDeps(ctx, cfg, log, rdb, prometheus.NewRegistry(), nopPublisher{}, nil)
 	if err != nil {
 		return err
 	}

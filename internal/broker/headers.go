@@ -31,6 +31,9 @@ const (
 	// publishes a message the broker would dead-letter at its next return anew, with a fresh
 	// delivery count, unless its handler is what kills the worker (see ClassDeliveryLimit).
 	HeaderReturns = "x-eventworker-returns"
+	// HeaderFirstAttemptSpan is the span of the event's first failed attempt, as a W3C
+	// traceparent: a replay of its dead letter starts a trace of its own, linked to it.
+	HeaderFirstAttemptSpan = "x-eventworker-first-attempt-span"
 )
 
 // Error classes of a dead letter.

@@ -20,13 +20,13 @@ const (
 // Republish is the copy of delivery d that goes to a retry or dead-letter queue, or back to a
 // work queue on a replay: its body and every property as they came (the original timestamp
 // too), persistent, with every application header as it came, its AMQP types intact, and the
-// worker's replay count, first failure time and count of returns; not the broker's headers (x-death,
+// worker's replay count, first failure time, first attempt's span and count of returns; not the broker's headers (x-death,
 // x-delivery-count) nor the rest of the worker's failure history, which the caller writes anew.
 // The expiration and user-id properties, which a copy may not carry, move to HeaderExpiration
 // and HeaderUserID (Restore puts them back).
 func Republish(d *amqp.Delivery) amqp.Publishing {
 	h := ApplicationHeaders(d.Headers)
-	for _, k := range []string{HeaderReplayed, HeaderFirstFailure, HeaderReturns, HeaderExpiration, HeaderUserID} {
+	for _, k := range []string{HeaderReplayed, HeaderFirstFailure, HeaderFirstAttemptSpan, HeaderReturns, HeaderExpiration, HeaderUserID} {
 		if v, ok := d.Headers[k]; ok {
 			h[k] = v
 		}

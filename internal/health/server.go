@@ -43,7 +43,9 @@ type Server struct {
 func New(addr string, gatherer prometheus.Gatherer, checks ...Check) *Server {
 	s := &Server{CheckTimeout: DefaultCheckTimeout, addr: addr, checks: checks}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	// OpenMetrics when the scraper asks for it: only that format carries the exemplars that
+	// tie a latency to its trace.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok\n")
 	})

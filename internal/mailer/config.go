@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultTimeout bounds one send (connect, TLS, AUTH and the SMTP transaction) when
@@ -41,6 +43,9 @@ type Config struct {
 	// Redirect, when set, sends every email to this one address instead of its recipients, for
 	// staging: To names it, and X-Eventworker-Original-To the addresses it was for.
 	Redirect string
+	// TracerProvider, when not nil, makes a span of every delivery to the back end ("smtp
+	// send" for smtp:// and smtps://), a child of the caller's span; nil: no spans.
+	TracerProvider trace.TracerProvider
 }
 
 // setDefaults fills the zero fields; negative values are left for Validate to report.

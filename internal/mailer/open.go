@@ -68,6 +68,9 @@ func Open(ctx context.Context, cfg Config) (Sender, error) {
 		return nil, err
 	}
 	s := &sender{backend: b, metrics: cfg.Metrics, log: cfg.Logger, bounce: cfg.Bounce, redirect: cfg.Redirect}
+	if cfg.TracerProvider != nil {
+		s.spans = newSpans(cfg.TracerProvider, ep)
+	}
 	if cfg.Rate > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
 	}
@@ -84,7 +87,9 @@ type sender struct {
 	log     *slog.Logger
 	// bounce is the envelope sender, redirect the one recipient of every email; empty: none.
 	bounce, redirect string
-	closed           atomic.Bool
+	// spans, when not nil, traces every delivery.
+	spans  *spans
+	closed atomic.Bool
 	// down is set while the mail server is unavailable, and loginRefused while that is because
 	// it refuses the worker's login or settings (ErrLoginRefused, ErrMisconfigured), to log only
 	// when either changes.
@@ -156,8 +161,10 @@ func (s *sender) send(ctx context.Context, m *Message, template string) error {
 	if err := s.wait(ctx); err != nil {
 		return err
 	}
+	ctx, span := s.spans.start(ctx, template)
 	start := time.Now()
 	waited, err := s.backend.deliver(ctx, m, msg)
+	s.spans.end(span, waited, err)
 	_, pooled := s.backend.(*pool)
 	s.metrics.observe(template, pooled, waited, time.Since(start)-waited)
 	return err

@@ -14,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/logging"
@@ -62,6 +63,8 @@ type pipeline struct {
 	breaker *breaker
 	// kept holds the consumer's metric children once looked up.
 	kept keptMetrics
+	// tracer starts the process span of every delivery; nil when tracing is off.
+	tracer trace.Tracer
 }
 
 // handle is the Watermill handler. It returns nil once the message is acknowledged-worthy (done,
@@ -81,6 +84,7 @@ func (p *pipeline) handle(msg *message.Message) error {
 	probe := p.breaker.admit(p.gate.drain)
 	d := &delivery{msg: msg, rk: msg.Metadata.Get(broker.MetaRoutingKey), told: untold}
 	defer func() { p.breaker.done(probe, d.told, d.cause) }()
+	defer d.endSpan()
 	inFlight := p.inFlight()
 	inFlight.Inc()
 	defer inFlight.Dec()
@@ -90,7 +94,8 @@ func (p *pipeline) handle(msg *message.Message) error {
 	ctx, cancel := p.gate.bind(msg.Context())
 	defer cancel()
 	d.attempts, _ = strconv.Atoi(msg.Metadata.Get(broker.MetaAttempts))
-	d.log = &msgLog{base: p.log, consumer: p.consumer, attempt: d.attempts + 1, rk: d.rk}
+	ctx = p.startSpan(ctx, d)
+	d.log = &msgLog{base: p.log, consumer: p.consumer, attempt: d.attempts + 1, rk: d.rk, sc: d.spanCtx}
 	// The handler's lines, logged with ctx, name the event as the pipeline's do.
 	ctx = logging.WithEvent(ctx, d.log)
 
@@ -119,6 +124,14 @@ type delivery struct {
 	// breaker.
 	told  verdict
 	cause error
+	// span is the delivery's process span, nil when tracing is off; spanCtx is its context, or
+	// the producer's when tracing is off. replayRoot is true for the first attempt after a
+	// replay, whose span starts a trace of its own.
+	span       trace.Span
+	spanCtx    trace.SpanContext
+	replayRoot bool
+	// outcome and errClass are what the span says of the delivery.
+	outcome, errClass string
 }
 
 // decode checks the body's size, validates the event against the registry and that the
@@ -144,6 +157,7 @@ func (p *pipeline) decode(ctx context.Context, d *delivery) (settled bool, err e
 	}
 	d.ev = ev
 	d.log.setEvent(ev)
+	d.spanEvent(ev)
 	if !p.handles[ev.Type] {
 		// A binding left over from an older registry.yaml routes it here.
 		return true, p.reject(ctx, d.log.logger(), d, fmt.Sprintf("consumer %s does not handle %s in this registry (a stale queue binding?)", p.consumer, ev.Type))
@@ -173,10 +187,11 @@ func (p *pipeline) begin(ctx context.Context, d *delivery) (lease dedupe.Lease, 
 	case err != nil:
 		// Redis is down: no effect without its record. Retry later without spending an attempt.
 		d.told, d.cause = unavailable, err
+		d.fail(classUnavailable, err)
 		log.Warn("idempotency store unavailable; retrying later", "error", err.Error())
 		return nil, true, p.retry(ctx, log, d, d.attempts, fmt.Errorf("idempotency store: %w", err))
 	case state == dedupe.Done:
-		p.countOutcome(metrics.OutcomeDuplicate)
+		p.countOutcome(d, metrics.OutcomeDuplicate)
 		log.Info("duplicate event skipped: already handled")
 		return nil, true, nil
 	case state == dedupe.Held:
@@ -246,6 +261,9 @@ func fateOf(herr error) fate {
 func (p *pipeline) settle(ctx context.Context, d *delivery, lease dedupe.Lease, herr error) error {
 	ev := d.ev
 	f := fateOf(herr)
+	if herr != nil {
+		d.fail(classOf(herr), herr)
+	}
 	switch f {
 	case fateDone, fateDuplicate, fateSuppressed:
 		if lease != nil {
@@ -259,8 +277,8 @@ func (p *pipeline) settle(ctx context.Context, d *delivery, lease dedupe.Lease, 
 	}
 	if f == fateDone {
 		// The common case builds no logger unless it logs.
-		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
-		p.countOutcome(metrics.OutcomeOK)
+		p.m.ObserveLagTraced(ev.Type, time.Since(ev.OccurredAt), d.traceID())
+		p.countOutcome(d, metrics.OutcomeOK)
 		if d.log.base.Enabled(ctx, slog.LevelDebug) {
 			d.log.logger().Debug("event handled")
 		}
@@ -269,12 +287,12 @@ func (p *pipeline) settle(ctx context.Context, d *delivery, lease dedupe.Lease, 
 	log := d.log.logger()
 	switch f {
 	case fateDuplicate:
-		p.countOutcome(metrics.OutcomeDuplicate)
+		p.countOutcome(d, metrics.OutcomeDuplicate)
 		log.Info("duplicate event skipped: already handled")
 		return nil
 	case fateSuppressed:
-		p.m.ObserveLag(ev.Type, time.Since(ev.OccurredAt))
-		p.countOutcome(metrics.OutcomeSuppressed)
+		p.m.ObserveLagTraced(ev.Type, time.Since(ev.OccurredAt), d.traceID())
+		p.countOutcome(d, metrics.OutcomeSuppressed)
 		log.Info("event suppressed", "reason", herr.Error())
 		return nil
 	case fateWait:
@@ -335,7 +353,7 @@ func (p *pipeline) call(ctx context.Context, ev *registry.Event) (err error) {
 		if r := recover(); r != nil {
 			err = &panicError{value: r, stack: string(debug.Stack())}
 		}
-		p.handlerDuration().Observe(time.Since(start).Seconds())
+		metrics.ObserveTraced(p.handlerDuration(), time.Since(start).Seconds(), traceIDOf(ctx))
 	}()
 	if err := p.handler.Handle(ctx, ev); err != nil {
 		switch cause := context.Cause(ctx); {
@@ -352,19 +370,21 @@ func (p *pipeline) call(ctx context.Context, ev *registry.Event) (err error) {
 // reject dead-letters a message that can never succeed: invalid, too large, or not ours.
 func (p *pipeline) reject(ctx context.Context, log *slog.Logger, d *delivery, reason string) error {
 	d.attempts++
+	d.fail(classInvalid, errors.New(reason))
 	if err := p.deadLetter(ctx, log, d, broker.ClassPermanent, reason, nil); err != nil {
 		return err
 	}
-	p.countOutcome(metrics.OutcomeInvalid)
+	p.countOutcome(d, metrics.OutcomeInvalid)
 	return nil
 }
 
 // giveUp dead-letters a valid event whose handling failed for good with cause.
 func (p *pipeline) giveUp(ctx context.Context, log *slog.Logger, d *delivery, class, reason string, cause error) error {
+	d.fail(class, nil)
 	if err := p.deadLetter(ctx, log, d, class, reason, cause); err != nil {
 		return err
 	}
-	p.countOutcome(metrics.OutcomeDeadLettered)
+	p.countOutcome(d, metrics.OutcomeDeadLettered)
 	return nil
 }
 
@@ -379,7 +399,7 @@ func (p *pipeline) retry(ctx context.Context, log *slog.Logger, d *delivery, att
 	if err := p.store(ctx, log, p.names.Retry(delay), pub); err != nil {
 		return p.storeFailed(log, "retry", err)
 	}
-	p.countOutcome(metrics.OutcomeRetried)
+	p.countOutcome(d, metrics.OutcomeRetried)
 	log.Warn("event failed; retrying later", "error", cause.Error(), "retry_in", delay.String())
 	return nil
 }
@@ -453,6 +473,7 @@ func (p *pipeline) publishing(d *delivery, attempts int, reason string) amqp.Pub
 		}
 	}
 	h := pub.Headers
+	d.traceHeaders(h)
 	if _, ok := h[broker.HeaderFirstFailure]; !ok {
 		h[broker.HeaderFirstFailure] = now
 	}
@@ -484,7 +505,9 @@ type msgLog struct {
 	attempt  int
 	rk       string
 	ev       *registry.Event
-	l        *slog.Logger
+	// sc is the span the lines are about, or the producer's; invalid when there is none.
+	sc trace.SpanContext
+	l  *slog.Logger
 }
 
 // logger returns the message's logger, with the attributes and in the order that
@@ -492,6 +515,9 @@ type msgLog struct {
 func (m *msgLog) logger() *slog.Logger {
 	if m.l == nil {
 		m.l = m.base.With("consumer", m.consumer, "attempt", m.attempt, "routing_key", m.rk)
+		if m.sc.IsValid() {
+			m.l = m.l.With("trace_id", m.sc.TraceID().String(), "span_id", m.sc.SpanID().String())
+		}
 		if m.ev != nil {
 			m.l = m.l.With("event_id", m.ev.ID, "event_type", m.ev.Type, "tenant_id", m.ev.TenantID, "correlation_id", m.ev.CorrelationID)
 		}
@@ -502,6 +528,9 @@ func (m *msgLog) logger() *slog.Logger {
 // LogAttrs implements logging.Event: the attributes of the handler's lines.
 func (m *msgLog) LogAttrs() []slog.Attr {
 	attrs := []slog.Attr{slog.String("consumer", m.consumer), slog.Int("attempt", m.attempt), slog.String("routing_key", m.rk)}
+	if m.sc.IsValid() {
+		attrs = append(attrs, slog.String("trace_id", m.sc.TraceID().String()), slog.String("span_id", m.sc.SpanID().String()))
+	}
 	if m.ev != nil {
 		attrs = append(attrs, slog.String("event_id", m.ev.ID), slog.String("event_type", m.ev.Type),
 			slog.String("tenant_id", m.ev.TenantID), slog.String("correlation_id", m.ev.CorrelationID))
@@ -555,7 +584,8 @@ func (p *pipeline) handlerDuration() prometheus.Observer {
 }
 
 // countOutcome counts one delivery of the consumer with outcome.
-func (p *pipeline) countOutcome(outcome string) {
+func (p *pipeline) countOutcome(d *delivery, outcome string) {
+	d.outcome = outcome
 	i, ok := outcomeSlot[outcome]
 	if !ok || i >= len(p.kept.outcomes) {
 		p.m.Outcomes.WithLabelValues(p.consumer, outcome).Inc()

@@ -117,7 +117,7 @@ func (p *pipeline) renew(msg *message.Message) (bool, error) {
 		log.Warn("could not publish anew an event at the delivery limit; the broker dead-letters it if it comes back once more", "error", err.Error())
 		return false, nil
 	}
-	p.countOutcome(metrics.OutcomeRenewed)
+	p.countOutcome(&d, metrics.OutcomeRenewed)
 	// WARN: workers keep dying (or stopping past their deadline) with messages prefetched.
 	log.Warn("event published anew with a fresh delivery count: it came back unacknowledged as often as the delivery limit allows, and no run of its handler died",
 		"returns", returns+count)

@@ -13,9 +13,11 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/tracing"
 	"github.com/eventworker/eventworker/internal/worker/dedupe"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/registry"
@@ -46,6 +48,10 @@ type Deps struct {
 	TLS     *tls.Config
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// Tracer, when not nil, makes the process span of every delivery (see
+	// internal/tracing); nil: tracing is off, and the worker only carries a producer's trace
+	// context on to the events it derives and to its log lines.
+	Tracer trace.TracerProvider
 }
 
 // Worker consumes every consumer's queue until its context ends.
@@ -141,6 +147,9 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 			consumer: c, handler: h, reg: w.d.Registry, dedupe: w.d.Dedupe, out: w.transport,
 			m: w.d.Metrics, names: w.names(c), cfg: cfg, log: w.d.Logger, gate: w.gate,
 			handles: map[string]bool{}, inEffect: handling.RecordsInEffect(h), valid: valid,
+		}
+		if w.d.Tracer != nil {
+			p.tracer = w.d.Tracer.Tracer(tracing.TracerName)
 		}
 		for _, t := range w.topology.Bindings[c] {
 			p.handles[t] = true

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/registry"
@@ -41,6 +42,8 @@ func (w sender) Send(ctx context.Context, ev *registry.Event, body []byte) error
 		// Watermill's correlation middleware reads this key.
 		msg.Metadata.Set(MetadataCorrelationID, ev.CorrelationID)
 	}
+	// The trace context travels as AMQP headers do over RabbitMQ: traceparent, tracestate.
+	publisher.InjectTraceContext(ctx, propagation.MapCarrier(msg.Metadata))
 	msg.SetContext(ctx)
 	if err := w.pub.Publish(ev.Type, msg); err != nil {
 		return fmt.Errorf("watermill publish to topic %q: %w", ev.Type, err)
