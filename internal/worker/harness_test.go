@@ -14,6 +14,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
@@ -98,6 +99,8 @@ type env struct {
 	reconnects int
 	// logs holds the worker's log lines, at debug level.
 	logs *lockedBuffer
+	// tracer, when set before start, traces the worker.
+	tracer trace.TracerProvider
 }
 
 // lockedBuffer is a bytes.Buffer for concurrent writers.
@@ -196,7 +199,7 @@ func (e *env) start() {
 		Config: workerConfig(e.cfg), Registry: e.reg, Handlers: e.rec.handlers(e.reg),
 		Dedupe:    idempotency.New(e.rdb, e.cfg.CachePrefix, e.cfg.IdempotencyTTL, e.cfg.LeaseTTL),
 		Runs:      idempotency.NewRuns(e.rdb, e.cfg.CachePrefix),
-		Confirmer: confirmer, Metrics: e.metrics, Logger: log,
+		Confirmer: confirmer, Metrics: e.metrics, Logger: log, Tracer: e.tracer,
 	})
 	if err != nil {
 		e.t.Fatal(err)
