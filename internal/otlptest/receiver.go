@@ -35,9 +35,10 @@ type Span struct {
 	StatusCode tracepb.Status_StatusCode
 }
 
-// Receiver is an OTLP/HTTP trace receiver.
+// Receiver is an OTLP trace receiver, over HTTP (Start) or gRPC (StartGRPC).
 type Receiver struct {
-	srv *httptest.Server
+	srv  *httptest.Server
+	addr string // gRPC's host:port
 
 	mu      sync.Mutex
 	spans   []Span
@@ -56,7 +57,12 @@ func Start(t testing.TB) *Receiver {
 }
 
 // URL is the base URL, the value for OTEL_EXPORTER_OTLP_ENDPOINT.
-func (r *Receiver) URL() string { return r.srv.URL }
+func (r *Receiver) URL() string {
+	if r.srv == nil {
+		return "http://" + r.addr
+	}
+	return r.srv.URL
+}
 
 func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 	var body io.Reader = req.Body
@@ -78,6 +84,14 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "not an OTLP protobuf trace export: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	r.keep(&export)
+	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = io.Copy(w, bytes.NewReader(out))
+}
+
+// keep stores the spans of one export.
+func (r *Receiver) keep(export *coltracepb.ExportTraceServiceRequest) {
 	var got []Span
 	for _, rs := range export.GetResourceSpans() {
 		res := attrs(rs.GetResource().GetAttributes())
@@ -103,9 +117,6 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 	r.spans = append(r.spans, got...)
 	r.exports++
 	r.mu.Unlock()
-	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = io.Copy(w, bytes.NewReader(out))
 }
 
 // Spans returns the spans received so far.
