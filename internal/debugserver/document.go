@@ -8,11 +8,13 @@ import (
 
 // Document is what GET /debug/state answers, and what `eventworker inspect` reads.
 type Document struct {
-	Version       string    `json:"version"`
-	Revision      string    `json:"revision"`
-	GoVersion     string    `json:"go_version"`
-	Host          string    `json:"host"`
-	PID           int       `json:"pid"`
+	Version   string `json:"version"`
+	Revision  string `json:"revision"`
+	GoVersion string `json:"go_version"`
+	Host      string `json:"host"`
+	PID       int    `json:"pid"`
+	// Now is when the document was made: the times below are relative to it.
+	Now           time.Time `json:"now"`
 	StartedAt     time.Time `json:"started_at"`
 	UptimeSeconds float64   `json:"uptime_seconds"`
 	Goroutines    int       `json:"goroutines"`

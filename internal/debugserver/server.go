@@ -66,7 +66,7 @@ func (s *Server) Document() Document {
 	host, _ := os.Hostname()
 	return Document{
 		Version: version.Current(), Revision: version.Revision(), GoVersion: runtime.Version(),
-		Host: host, PID: os.Getpid(), StartedAt: s.started.UTC(), UptimeSeconds: seconds(now.Sub(s.started)),
+		Host: host, PID: os.Getpid(), Now: now.UTC(), StartedAt: s.started.UTC(), UptimeSeconds: seconds(now.Sub(s.started)),
 		Goroutines: runtime.NumGoroutine(), Running: st.Running, ShuttingDown: st.ShuttingDown,
 		Consumers: consumersOf(st), Leases: leasesOf(st), Config: s.config,
 	}

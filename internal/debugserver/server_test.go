@@ -100,7 +100,7 @@ func TestStateDocument(t *testing.T) {
 		v    any
 		want []string
 	}{
-		{"document", raw, []string{"config", "consumers", "go_version", "goroutines", "host", "leases", "pid", "revision", "running", "shutting_down", "started_at", "uptime_seconds", "version"}},
+		{"document", raw, []string{"config", "consumers", "go_version", "goroutines", "host", "leases", "now", "pid", "revision", "running", "shutting_down", "started_at", "uptime_seconds", "version"}},
 		{"consumer", consumer, []string{"circuit", "concurrency", "event_types", "in_flight", "in_flight_events", "name", "queue"}},
 		{"in-flight event", consumer.(map[string]any)["in_flight_events"].([]any)[0], []string{"age_seconds", "attempt", "event_id", "event_type", "started_at", "tenant_id"}},
 		{"open circuit", consumer.(map[string]any)["circuit"], []string{"last_cause", "next_probe", "since", "state", "unavailable_in_a_row"}},
