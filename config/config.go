@@ -17,8 +17,11 @@ type Config struct {
 	AMQPCAFile string
 	RedisURL   string
 	// RedisCAFile, when set, is the PEM file of the CAs trusted for a rediss:// Redis.
-	RedisCAFile  string
-	HTTPAddr     string
+	RedisCAFile string
+	HTTPAddr    string
+	// DebugAddr, when set, is the listen address of the debug listener (profiles and the
+	// worker's state); empty: no debug listener.
+	DebugAddr    string
 	QueuePrefix  string
 	QueueType    string
 	LogLevel     string
@@ -121,6 +124,7 @@ func (c *Config) Validate() error {
 	if c.HTTPAddr == "" {
 		bad("EVENTWORKER_HTTP_ADDR: must not be empty (example: :9090)")
 	}
+	c.validateDebugAddr(bad)
 	positive := map[string]time.Duration{
 		"EVENTWORKER_IDEMPOTENCY_TTL": c.IdempotencyTTL,
 		"EVENTWORKER_LEASE_TTL":       c.LeaseTTL,
@@ -201,11 +205,31 @@ func (c *Config) validateMail(bad func(string, ...any)) {
 	}
 }
 
-// redactURL removes the password from a URL, for messages and `eventworker config`.
+// redactURL removes the passwords from a URL, for messages, `eventworker config` and the
+// debug listener: the userinfo's, and the value of every query option whose name holds
+// "password" (Redis's sentinel_password). A URL without one is returned as it is.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable URL)"
 	}
-	return u.Redacted()
+	changed := false
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		changed = true
+	}
+	if u.RawQuery != "" {
+		params := strings.Split(u.RawQuery, "&")
+		for i, kv := range params {
+			if k, _, _ := strings.Cut(kv, "="); strings.Contains(strings.ToLower(k), "password") {
+				params[i] = k + "=xxxxx"
+				changed = true
+			}
+		}
+		u.RawQuery = strings.Join(params, "&")
+	}
+	if !changed {
+		return raw
+	}
+	return u.String()
 }

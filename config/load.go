@@ -108,11 +108,7 @@ func RegisterFlags(fs *flag.FlagSet) {
 // Print writes the effective configuration, one VAR=value a line, passwords redacted.
 func (c *Config) Print(w io.Writer) error {
 	for _, s := range settings {
-		v := s.get(c)
-		if s.secret {
-			v = redactURL(v)
-		}
-		if _, err := fmt.Fprintf(w, "%s=%s\n", s.env, v); err != nil {
+		if _, err := fmt.Fprintf(w, "%s=%s\n", s.env, s.shown(c)); err != nil {
 			return err
 		}
 	}

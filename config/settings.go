@@ -73,6 +73,8 @@ var settings = func() []setting {
 	add(mk("EVENTWORKER_REDIS_CA_FILE", "redis-ca-file", "", "PEM file of the CAs trusted for rediss:// instead of the system's", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.HTTPAddr })
 	add(mk("EVENTWORKER_HTTP_ADDR", "http-addr", ":9090", "listen address of /metrics, /healthz and /readyz", false, set, get))
+	set, get = str(func(c *Config) *string { return &c.DebugAddr })
+	add(mk("EVENTWORKER_DEBUG_ADDR", "debug-addr", "", "listen address of the debug listener: /debug/pprof/ profiles and /debug/state, which eventworker inspect prints; e.g. 127.0.0.1:6060, never the port of EVENTWORKER_HTTP_ADDR, and never reachable from outside the host or pod; empty: off", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.QueuePrefix })
 	add(mk("EVENTWORKER_QUEUE_PREFIX", "queue-prefix", "eventworker", "prefix of every queue name: <prefix>.<consumer>", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.QueueType })

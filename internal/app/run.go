@@ -27,9 +27,15 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	return a.Serve(ctx)
 }
 
-// Serve runs the worker with its HTTP listener until ctx ends and the worker has shut down.
+// Serve runs the worker with its HTTP listener, and the debug listener when
+// EVENTWORKER_DEBUG_ADDR is set, until ctx ends and the worker has shut down.
 func (a *App) Serve(ctx context.Context) error {
 	cfg, log, m := a.Config, a.Logger, a.Metrics
+	_, stopDebug, err := a.startDebug(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopDebug()
 	srv := health.New(cfg.HTTPAddr, a.Prometheus,
 		health.Check{Name: "rabbitmq", Fn: a.Worker.Ready},
 		health.Check{Name: "redis", Fn: a.RedisReady},

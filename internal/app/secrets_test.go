@@ -22,7 +22,8 @@ import (
 
 // TestSecretsNeverLeak runs the worker with a password in each of its three URLs (RabbitMQ,
 // Redis, SMTP), makes it send an email, then takes Redis away so that errors are logged and
-// readiness fails, and checks that no password appears in the debug logs, /metrics or /readyz.
+// readiness fails, and checks that no password appears in the debug logs, /metrics, /readyz or
+// the debug listener's /debug/state.
 func TestSecretsNeverLeak(t *testing.T) {
 	amqpURL := testenv.AMQPURL(t)
 	ctl, err := exec.LookPath("rabbitmqctl")
@@ -53,6 +54,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	cfg.RegistryFile = regFile
 	cfg.QueuePrefix = name
 	cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	cfg.DebugAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cfg.LogLevel = "debug"
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.HandlerTimeout, cfg.MailTimeout = 4*time.Second, 3*time.Second // within the shutdown deadline
@@ -100,6 +102,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	metricsBody, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	_, stateBody := readyz("http://" + cfg.DebugAddr + "/debug/state")
+	if !strings.Contains(stateBody, user+":xxxxx@") {
+		t.Errorf("/debug/state does not show the AMQP URL with its password masked:\n%s", stateBody)
+	}
 	// An event while Redis is down: the worker logs the failure and retries.
 	if _, err := pub.UserRegistered(context.Background(), "t1", registry.UserRegistered{UserID: "u1", Email: "u1@shop.example"}); err != nil {
 		t.Fatal(err)
@@ -112,7 +118,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 
-	for what, body := range map[string]string{"logs": logs.String(), "/metrics": string(metricsBody), "/readyz": readyBody} {
+	for what, body := range map[string]string{"logs": logs.String(), "/metrics": string(metricsBody), "/readyz": readyBody, "/debug/state": stateBody} {
 		for kind, secret := range secrets {
 			if strings.Contains(body, secret) {
 				t.Errorf("the %s password appears in %s", kind, what)

@@ -78,7 +78,7 @@ func TestTraceFromKombuProducerToEmail(t *testing.T) {
 			conn.Close()
 		}
 	})
-	waitFor(t, "readiness", 30*time.Second, func() bool { code, _ := readyz("http://" + cfg.HTTPAddr + "/readyz"); return code == http.StatusOK })
+	waitUntil(t, "readiness", 30*time.Second, func() bool { code, _ := readyz("http://" + cfg.HTTPAddr + "/readyz"); return code == http.StatusOK })
 
 	handled := func(consumer string) float64 {
 		return testutil.ToFloat64(a.Metrics.Outcomes.WithLabelValues(consumer, metrics.OutcomeOK))
@@ -101,10 +101,10 @@ func TestTraceFromKombuProducerToEmail(t *testing.T) {
 	// The shop and its product, untraced; the product's stock then falls below its threshold
 	// in the traced event.
 	send("tenant.provisioned", map[string]any{"tenant_id": "acme", "name": "Acme Shop", "owner_email": "owner@acme.example", "plan": "pro", "locale": "en-US"}, nil)
-	waitFor(t, "the tenant", 30*time.Second, func() bool { return handled("notifications") >= 1 })
+	waitUntil(t, "the tenant", 30*time.Second, func() bool { return handled("notifications") >= 1 })
 	product := map[string]any{"product_id": "prod-7", "sku": "MUG-BLUE", "name": "Blue mug", "price": 19.99, "currency": "USD", "inventory_quantity": 12}
 	send("product.created", product, nil)
-	waitFor(t, "the product", 30*time.Second, func() bool { return handled("inventory") >= 1 })
+	waitUntil(t, "the product", 30*time.Second, func() bool { return handled("inventory") >= 1 })
 	startMails := len(smtp.Messages())
 
 	const traceID, producerSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
@@ -242,17 +242,5 @@ func TestTraceFromKombuProducerToEmail(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `trace_id="`+traceID+`"`) {
 		t.Errorf("no exemplar names trace %s in the OpenMetrics exposition", traceID)
-	}
-}
-
-// waitFor polls cond until it holds or fails the test after timeout.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

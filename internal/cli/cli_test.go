@@ -119,7 +119,7 @@ func TestEveryCommandHelp(t *testing.T) {
 // ./internal/cli -run Usage -update rewrites them.
 func TestUsageGolden(t *testing.T) {
 	noRegistryEnv(t)
-	cases := [][]string{{}, {"version"}, {"help"}, {"registry"}, {"preview"}, {"stats"}, {"healthcheck"}, {"demo"}, {"bench"}}
+	cases := [][]string{{}, {"version"}, {"help"}, {"registry"}, {"preview"}, {"stats"}, {"healthcheck"}, {"inspect"}, {"demo"}, {"bench"}}
 	for _, c := range registryCommands(nil) {
 		cases = append(cases, []string{"registry", c.name})
 	}

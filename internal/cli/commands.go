@@ -18,8 +18,8 @@ type command struct {
 }
 
 // commands is eventworker's command table; a new subcommand (run, dlq, preview, demo, stats,
-// config, healthcheck) is one more entry here. It is a function, not a variable, because help
-// refers back to the table.
+// config, healthcheck, inspect) is one more entry here. It is a function, not a variable,
+// because help refers back to the table.
 func commands() []command {
 	return []command{
 		{name: "run", summary: "Run the worker: consume every consumer's queue until SIGTERM", run: runRun},
@@ -35,6 +35,7 @@ func commands() []command {
 		{name: "bench", summary: benchSummary, run: runBench},
 		{name: "config", summary: "Print the effective configuration, passwords redacted", run: runConfig},
 		{name: "healthcheck", summary: healthcheckSummary, run: runHealthcheck},
+		{name: "inspect", summary: inspectSummary, run: runInspect},
 		{name: "registry", summary: "Check the event registry, validate events against it, generate its docs", run: runRegistry},
 		{name: "version", summary: "Print the version of this binary", run: runVersion},
 		{name: "help", summary: "Show the help of a command, e.g. 'eventworker help registry validate'", run: runHelp},

@@ -28,6 +28,7 @@ type breaker struct {
 	until   time.Time     // when the next probe may start
 	changed chan struct{} // closed on every change, then replaced: wakes the waiters
 	lastErr string
+	since   time.Time // when it last opened or closed
 }
 
 // Defaults of the pause between probes.
@@ -118,7 +119,7 @@ func (b *breaker) done(probe bool, v verdict, cause error) {
 	if v == available {
 		b.fails = 0
 		if b.open {
-			b.open = false
+			b.open, b.since = false, time.Now()
 			b.paused.Set(0)
 			b.log.Info("consumer resumed: the service it needs answers again")
 			b.wake()
@@ -135,8 +136,8 @@ func (b *breaker) done(probe bool, v verdict, cause error) {
 		b.until = time.Now().Add(b.pause)
 		b.wake()
 	case !b.open && b.fails >= b.after:
-		b.open, b.pause = true, b.minPause
-		b.until = time.Now().Add(b.pause)
+		b.open, b.pause, b.since = true, b.minPause, time.Now()
+		b.until = b.since.Add(b.pause)
 		b.paused.Set(1)
 		b.log.Warn("consumer paused: a service its handlers need is unavailable; its messages wait instead of going through the retry queue, and one is tried at growing intervals until it gets through",
 			"unavailable_in_a_row", b.fails, "error", b.lastErr, "first_probe_in", b.pause.String(), "max_interval", b.maxPause.String())

@@ -63,6 +63,8 @@ type Worker struct {
 	// transport is Deps.Transport, or RabbitMQ; sub its subscriber of the work queues.
 	transport Transport
 	sub       message.Subscriber
+	// seen is what State reports.
+	seen *observer
 
 	// mu guards router, which Run sets while Ready may be asked from the HTTP listener.
 	mu     sync.Mutex
@@ -89,6 +91,10 @@ func New(d Deps) (*Worker, error) {
 	}
 	d.Config = cfg
 	w := &Worker{d: d, cfg: &d.Config, topology: Topology(&d.Config, d.Registry), gate: newGate(), transport: d.Transport}
+	w.seen = newObserver(w)
+	if w.seen.leases = trackLeases(d.Dedupe); w.seen.leases != nil {
+		w.d.Dedupe = w.seen.leases
+	}
 	if w.transport == nil {
 		w.transport = &rabbitTransport{url: cfg.AMQPURL, tls: d.TLS, prefetch: cfg.Prefetch, confirmer: d.Confirmer}
 	}
@@ -162,7 +168,7 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 		n := cfg.ConcurrencyOf(c)
 		p.runs = w.d.Runs
 		p.breaker = newBreaker(cfg.PauseAfter, cfg.PauseMax, w.d.Logger.With("consumer", c), w.d.Metrics.Paused.WithLabelValues(c))
-		r := startRunners(n, p.handle)
+		r := startRunners(n, w.seen.track(p))
 		defer r.stop()
 		handle := r.handle
 		if cfg.QueueType == QueueQuorum && p.runs != nil {
