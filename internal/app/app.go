@@ -15,6 +15,7 @@ import (
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
+	"github.com/eventworker/eventworker/internal/backlog"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/logging"
@@ -75,6 +76,9 @@ type App struct {
 	// Deps are what the handlers were built from: the cache, the tenants, the counters, the
 	// sender address.
 	Deps handlers.Deps
+	// Backlog reads the depth of the worker's queues from RabbitMQ while Serve runs; nil over
+	// another transport (there is no broker to read) or with EVENTWORKER_BACKLOG_INTERVAL=0.
+	Backlog *backlog.Poller
 
 	closers []func()
 }
@@ -139,6 +143,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		derived = lazy
 		deps.Confirmer = broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second, deps.TLS)
 		a.onClose(func() { _ = deps.Confirmer.Close() })
+		if a.Backlog, err = newBacklog(cfg, a.Registry, deps.TLS, a.Prometheus, log); err != nil {
+			return nil, err
+		}
 	} else {
 		return nil, errors.New("the transport has no Watermill publisher for the derived events")
 	}
