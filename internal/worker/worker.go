@@ -168,7 +168,9 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 				return r.handle(msg)
 			}
 		}
-		router.AddConsumerHandler(c, c, held, handle)
+		ages := newHeldSince()
+		w.d.Metrics.TrackOldestInFlight(c, ages.oldest)
+		router.AddConsumerHandler(c, c, held, ages.wrap(handle))
 	}
 
 	runErr := make(chan error, 1)
