@@ -534,7 +534,8 @@ func TestDashboard(t *testing.T) {
 		"eventworker_event_lag_seconds_bucket", "eventworker_handler_outcomes_total",
 		"eventworker_dead_letters_total", "eventworker_emails_sent_total", "eventworker_emails_failed_total",
 		"eventworker_emails_suppressed_total", "eventworker_cache_hits_total", "eventworker_cache_misses_total",
-		"eventworker_ready", "up",
+		"eventworker_ready", "up", "eventworker_queue_messages", "eventworker_queue_consumers",
+		"eventworker_oldest_in_flight_seconds",
 	} {
 		if !used[n] {
 			t.Errorf("no panel of the dashboard shows %s", n)
