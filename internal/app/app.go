@@ -94,9 +94,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		opt(&o)
 	}
 	a = &App{Config: cfg, Logger: log}
+	// A failure returns a nil *App, and the closers refer to a: give it back to them while
+	// they release what was opened.
+	built := a
 	defer func() {
 		if err != nil {
+			a = built
 			a.Close()
+			a = nil
 		}
 	}()
 	if a.Registry, err = LoadRegistry(cfg.RegistryFile); err != nil {
