@@ -33,15 +33,20 @@ type Queue struct {
 }
 
 // QueuesOf lists every queue the worker declares for these consumers: per consumer its work
-// queue, its retry queue of each delay and its dead-letter queue, then the queue of unroutable
+// queue, its retry queue of each distinct delay and its dead-letter queue, then the queue of unroutable
 // events. The names are broker.Names's, so they are the ones the worker declares.
 func QueuesOf(prefix string, consumers []string, retryDelays []time.Duration) []Queue {
 	var qs []Queue
 	for _, c := range consumers {
 		n := broker.Names{Prefix: prefix, Consumer: c}
 		qs = append(qs, Queue{Name: n.Work(), Consumer: c, Kind: KindWork})
+		// Repeated delays (1m,1m,10m) share their retry queue.
+		seen := map[time.Duration]bool{}
 		for _, d := range retryDelays {
-			qs = append(qs, Queue{Name: n.Retry(d), Consumer: c, Kind: KindRetry})
+			if !seen[d] {
+				seen[d] = true
+				qs = append(qs, Queue{Name: n.Retry(d), Consumer: c, Kind: KindRetry})
+			}
 		}
 		qs = append(qs, Queue{Name: n.DeadLetter(), Consumer: c, Kind: KindDeadLetter})
 	}

@@ -16,7 +16,8 @@ import (
 func TestQueuesOfAreTheQueuesTheWorkerDeclares(t *testing.T) {
 	delays := []time.Duration{10 * time.Second, time.Minute}
 	consumers := []string{"cache", "notifications"}
-	qs := backlog.QueuesOf("eventworker", consumers, delays)
+	// A repeated delay uses the same retry queue, listed once.
+	qs := backlog.QueuesOf("eventworker", consumers, []time.Duration{10 * time.Second, time.Minute, time.Minute})
 
 	var want []string
 	for _, c := range consumers {
