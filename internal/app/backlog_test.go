@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 
 	"github.com/eventworker/eventworker/config"
@@ -66,5 +67,16 @@ func TestBacklogPollerOnlyOverRabbitMQ(t *testing.T) {
 				t.Errorf("eventworker_queue_poll_errors_total served: %v, want %v", registered, tt.want)
 			}
 		})
+	}
+}
+
+// TestNewThatFailsReleasesWhatItOpened checks that a New failing after it opened the Redis
+// client and the RabbitMQ publishers returns its error instead of panicking in its clean-up.
+func TestNewThatFailsReleasesWhatItOpened(t *testing.T) {
+	cfg := config.Default()
+	cfg.TemplateDir = filepath.Join(t.TempDir(), "missing")
+	a, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err == nil || a != nil {
+		t.Fatalf("New with a missing template directory: %v, %v; want an error and no App", a, err)
 	}
 }
