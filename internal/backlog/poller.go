@@ -69,6 +69,10 @@ func (p *Poller) Run(ctx context.Context) {
 // missing queues included (their series are removed and counted under ReasonMissing).
 func (p *Poller) Poll(ctx context.Context) error {
 	err := p.poll(ctx)
+	if err != nil && ctx.Err() != nil {
+		// Shutting down: the watchdog closed the connection; nothing failed.
+		return err
+	}
 	if err != nil {
 		p.m.PollErrors.WithLabelValues(ReasonUnreachable).Inc()
 		p.m.dropAll()

@@ -297,3 +297,20 @@ func TestRunStopsWithItsContext(t *testing.T) {
 		t.Error("Run never polled successfully")
 	}
 }
+
+func TestPollAfterItsContextEndedCountsNothing(t *testing.T) {
+	url := testenv.AMQPURL(t)
+	q := backlog.Queue{Name: declare(t, url, "classic"), Consumer: "cache", Kind: backlog.KindWork}
+	p, m, logs := newPoller(t, url, q)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Poll(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("poll with an ended context: %v, want context.Canceled", err)
+	}
+	if got := testutil.ToFloat64(m.PollErrors.WithLabelValues(backlog.ReasonUnreachable)); got != 0 {
+		t.Errorf("poll errors = %v after a shutdown, want 0", got)
+	}
+	if logs.String() != "" {
+		t.Errorf("a shutdown logged:\n%s", logs)
+	}
+}
