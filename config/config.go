@@ -49,6 +49,8 @@ type Config struct {
 	// PauseMax caps the interval between its probes while paused.
 	PauseAfter int
 	PauseMax   time.Duration
+	// BacklogInterval is how often the queues' depth is read from RabbitMQ; 0 turns it off.
+	BacklogInterval time.Duration
 
 	// MailURL chooses how emails leave: smtp://, smtps://, file://DIR or log://.
 	MailURL string
@@ -138,6 +140,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LeaseTTL > 0 && c.LeaseTTL < MinLeaseTTL {
 		bad("EVENTWORKER_LEASE_TTL: %s is shorter than %s: the lease is renewed every third of it, and a renewal needs time to reach Redis", c.LeaseTTL, MinLeaseTTL)
+	}
+	if c.BacklogInterval < 0 || (c.BacklogInterval > 0 && c.BacklogInterval < time.Second) {
+		bad("EVENTWORKER_BACKLOG_INTERVAL: %s must be 0 (off) or at least 1s", c.BacklogInterval)
 	}
 	for _, d := range c.RetryDelays {
 		if d < time.Second {

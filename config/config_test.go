@@ -112,3 +112,42 @@ func TestMarkdownTableListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestBacklogInterval(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    time.Duration
+		printed string
+		problem string
+	}{
+		{"", 15 * time.Second, "15s", ""},
+		{"0", 0, "0s", ""},
+		{"1m", time.Minute, "1m0s", ""},
+		{"500ms", 0, "", "EVENTWORKER_BACKLOG_INTERVAL: 500ms must be 0 (off) or at least 1s"},
+		{"-1s", 0, "", "EVENTWORKER_BACKLOG_INTERVAL: -1s must be 0 (off) or at least 1s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			c, err := Load(env(map[string]string{"EVENTWORKER_BACKLOG_INTERVAL": tt.value}), nil)
+			if tt.problem != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.problem) {
+					t.Fatalf("error %v, want %q", err, tt.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.BacklogInterval != tt.want {
+				t.Errorf("BacklogInterval = %s, want %s", c.BacklogInterval, tt.want)
+			}
+			var out bytes.Buffer
+			if err := c.Print(&out); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "EVENTWORKER_BACKLOG_INTERVAL="+tt.printed+"\n") {
+				t.Errorf("config prints no EVENTWORKER_BACKLOG_INTERVAL=%s:\n%s", tt.printed, out.String())
+			}
+		})
+	}
+}

@@ -113,6 +113,10 @@ var settings = func() []setting {
 	add(mk("EVENTWORKER_SHUTDOWN_TIMEOUT", "shutdown-timeout", "25s", "deadline of a graceful shutdown on SIGTERM or SIGINT; the process exits at most 2s after it (a second signal exits at once)", false, dset, dget))
 	iset, iget = integer(func(c *Config) *int { return &c.MaxBodyBytes })
 	add(mk("EVENTWORKER_MAX_BODY_BYTES", "max-body-bytes", "1048576", "larger bodies are dead-lettered unparsed", false, iset, iget))
+	// Printed as 0s when off, where the other durations print nothing for zero.
+	dset, _ = duration(func(c *Config) *time.Duration { return &c.BacklogInterval })
+	dget = func(c *Config) string { return c.BacklogInterval.String() }
+	add(mk("EVENTWORKER_BACKLOG_INTERVAL", "backlog-interval", "15s", "how often the depth and consumers of every work, retry and dead-letter queue are read from RabbitMQ (passive declares, which change nothing) for the eventworker_queue_* metrics; 0 turns it off", false, dset, dget))
 	set, get = str(func(c *Config) *string { return &c.MailURL })
 	add(mk("EVENTWORKER_MAIL_URL", "mail-url", "log://", "where emails go: smtp://user:pass@host:587?starttls=required, smtps://user:pass@host:465, file://DIR or log:// (see the README's Emails section)", true, set, get))
 	set, get = str(func(c *Config) *string { return &c.MailFrom })

@@ -23,6 +23,7 @@ import (
 
 	"github.com/eventworker/eventworker/cache"
 	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/internal/backlog"
 	"github.com/eventworker/eventworker/internal/mailer"
 	"github.com/eventworker/eventworker/internal/metrics"
 	"github.com/eventworker/eventworker/internal/testenv"
@@ -40,7 +41,6 @@ const (
 	composeFile      = "../compose.yaml"
 	dockerfile       = "../Dockerfile"
 	dockerignoreFile = "../.dockerignore"
-	readmeFile       = "README.md"
 )
 
 // job is the scrape job the alert rules and the dashboard select the worker by.
@@ -138,7 +138,7 @@ func list(v any, path ...any) []any {
 }
 
 // knownMetrics returns every series name the worker exports: the metrics of the constructors
-// the worker wires (internal/metrics, mailer, cache) on the registry it serves (with the Go and
+// the worker wires (internal/metrics, mailer, cache, backlog) on the registry it serves (with the Go and
 // process collectors), histograms with their _bucket, _sum and _count, and the up series
 // Prometheus adds to every target.
 func knownMetrics(t *testing.T) map[string]bool {
@@ -147,6 +147,10 @@ func knownMetrics(t *testing.T) map[string]bool {
 	m := metrics.New(reg)
 	mm := mailer.NewMetrics(reg)
 	cache.NewMetrics(reg)
+	bm := backlog.NewMetrics(reg)
+	bm.Messages.WithLabelValues("q", "c", backlog.KindWork)
+	bm.Consumers.WithLabelValues("q", "c", backlog.KindWork)
+	m.TrackOldestInFlight("c", func() time.Duration { return 0 })
 	// A vector shows in a scrape only once it has a child: give each one.
 	m.InitConsumer("c")
 	m.EventsReceived.WithLabelValues("c", "t", "1")
@@ -366,7 +370,6 @@ func alertRules(t *testing.T) []alertRule {
 
 func TestAlertRules(t *testing.T) {
 	known := knownMetrics(t)
-	readme := string(readFile(t, readmeFile))
 	var names []string
 	for _, r := range alertRules(t) {
 		names = append(names, r.Alert)
@@ -381,17 +384,13 @@ func TestAlertRules(t *testing.T) {
 		if s := r.Labels["severity"]; s != "critical" && s != "warning" {
 			t.Errorf("%s: severity %q, want critical or warning", where, s)
 		}
-		for _, a := range []string{"summary", "description", "runbook"} {
+		for _, a := range []string{"summary", "description", "runbook_url"} {
 			if strings.TrimSpace(r.Annotations[a]) == "" {
 				t.Errorf("%s: no %s annotation", where, a)
 			}
 		}
-		anchor := "deploy/README.md#" + strings.ToLower(r.Alert)
-		if !strings.HasPrefix(r.Annotations["runbook"], anchor) {
-			t.Errorf("%s: runbook %q does not start with %s", where, r.Annotations["runbook"], anchor)
-		}
-		if !strings.Contains(readme, "\n### "+r.Alert+"\n") {
-			t.Errorf("%s: README.md has no runbook section ### %s", where, r.Alert)
+		if want := runbookURL + "#" + strings.ToLower(r.Alert); r.Annotations["runbook_url"] != want {
+			t.Errorf("%s: runbook_url %q, want %s", where, r.Annotations["runbook_url"], want)
 		}
 		for _, n := range checkSeriesNames(t, where, r.Expr, known) {
 			if n == "up" && !strings.Contains(r.Expr, `up{job="`+job+`"}`) {
@@ -399,7 +398,7 @@ func TestAlertRules(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"EventworkerDown", "EventworkerNotReady", "EventworkerDeadLettersGrowing", "EventworkerLagHigh", "EventworkerErrorRateHigh"} {
+	for _, want := range []string{"EventworkerDown", "EventworkerNotReady", "EventworkerDeadLettersGrowing", "EventworkerLagHigh", "EventworkerErrorRateHigh", "EventworkerBacklogGrowingNothingHandled"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("%s has no alert %s", alertsFile, want)
 		}
@@ -535,7 +534,8 @@ func TestDashboard(t *testing.T) {
 		"eventworker_event_lag_seconds_bucket", "eventworker_handler_outcomes_total",
 		"eventworker_dead_letters_total", "eventworker_emails_sent_total", "eventworker_emails_failed_total",
 		"eventworker_emails_suppressed_total", "eventworker_cache_hits_total", "eventworker_cache_misses_total",
-		"eventworker_ready", "up",
+		"eventworker_ready", "up", "eventworker_queue_messages", "eventworker_queue_consumers",
+		"eventworker_oldest_in_flight_seconds",
 	} {
 		if !used[n] {
 			t.Errorf("no panel of the dashboard shows %s", n)

@@ -2,13 +2,19 @@ package deploy_test
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/eventworker/eventworker/config"
+	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/registry"
 )
 
 // manifests returns the documents of deploy/kubernetes by kind (one of each is expected).
@@ -267,3 +273,108 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 }
+
+// TestKEDAScaledObject checks the autoscaling example against the other manifests and the
+// worker: it scales the Deployment, on exactly the work queues the worker declares, with the
+// RabbitMQ URL of the Secret the worker reads, and stays out of the kustomization (KEDA's CRDs
+// may be absent).
+func TestKEDAScaledObject(t *testing.T) {
+	m := manifests(t)
+	so, auth, dep := m["ScaledObject"], m["TriggerAuthentication"], m["Deployment"]
+	if so == nil || auth == nil {
+		t.Fatalf("deploy/kubernetes has no ScaledObject or TriggerAuthentication")
+	}
+	for _, doc := range []map[string]any{so, auth} {
+		if v := str(doc, "apiVersion"); v != "keda.sh/v1alpha1" {
+			t.Errorf("%s: apiVersion %q, want keda.sh/v1alpha1", str(doc, "kind"), v)
+		}
+		if filepath.Base(str(doc, "_file")) != kedaFile {
+			t.Errorf("%s is in %s, want %s", str(doc, "kind"), str(doc, "_file"), kedaFile)
+		}
+	}
+	if ref := get(so, "spec", "scaleTargetRef"); str(ref, "name") != str(dep, "metadata", "name") ||
+		(str(ref, "kind") != "" && str(ref, "kind") != "Deployment") {
+		t.Errorf("scaleTargetRef %v, want the Deployment %q", ref, str(dep, "metadata", "name"))
+	}
+	minR, _ := get(so, "spec", "minReplicaCount").(int)
+	maxR, _ := get(so, "spec", "maxReplicaCount").(int)
+	replicas, _ := get(dep, "spec", "replicas").(int)
+	if minR < 2 || minR > replicas || maxR < minR {
+		t.Errorf("minReplicaCount %d, maxReplicaCount %d: want 2 <= min <= the Deployment's %d <= max (never scaled to zero: the PDB keeps one, and no worker means no queue metrics)", minR, maxR, replicas)
+	}
+
+	// The queues the worker declares: <prefix>.<consumer> for every consumer of the registry,
+	// with the prefix the Deployment sets.
+	prefix := config.Default().QueuePrefix
+	for _, e := range list(dep, "spec", "template", "spec", "containers", 0, "env") {
+		if str(e, "name") == "EVENTWORKER_QUEUE_PREFIX" {
+			prefix = str(e, "value")
+		}
+	}
+	reg, err := registry.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, c := range reg.Consumers() {
+		want[broker.Names{Prefix: prefix, Consumer: c}.Work()] = true
+	}
+	authName := str(auth, "metadata", "name")
+	got := map[string]bool{}
+	for i, tr := range list(so, "spec", "triggers") {
+		where := fmt.Sprintf("trigger %d", i)
+		q := str(tr, "metadata", "queueName")
+		if got[q] {
+			t.Errorf("%s: queue %s has two triggers", where, q)
+		}
+		got[q] = true
+		if !want[q] {
+			t.Errorf("%s: queue %q is not a work queue the worker declares (%v)", where, q, slices.Sorted(maps.Keys(want)))
+		}
+		if str(tr, "type") != "rabbitmq" || str(tr, "metadata", "protocol") != "amqp" || str(tr, "metadata", "mode") != "QueueLength" {
+			t.Errorf("%s: type %q, protocol %q, mode %q; want rabbitmq, amqp, QueueLength", where, str(tr, "type"), str(tr, "metadata", "protocol"), str(tr, "metadata", "mode"))
+		}
+		if n, err := strconv.Atoi(str(tr, "metadata", "value")); err != nil || n <= 0 {
+			t.Errorf("%s: value %q, want a positive whole number as a string", where, str(tr, "metadata", "value"))
+		}
+		if str(tr, "authenticationRef", "name") != authName {
+			t.Errorf("%s: authenticationRef %v, want %q", where, get(tr, "authenticationRef"), authName)
+		}
+		if str(tr, "metadata", "host") != "" || str(tr, "metadata", "hostFromEnv") != "" {
+			t.Errorf("%s: a host in the trigger; the URL comes from the Secret", where)
+		}
+	}
+	for q := range want {
+		if !got[q] {
+			t.Errorf("no trigger for the work queue %s", q)
+		}
+	}
+
+	// The URL is the Secret's key that the worker reads as EVENTWORKER_AMQP_URL_FILE.
+	refs := list(auth, "spec", "secretTargetRef")
+	if len(refs) != 1 || str(refs[0], "parameter") != "host" {
+		t.Fatalf("secretTargetRef %v, want one host parameter", refs)
+	}
+	secret := m["Secret"]
+	if n := str(refs[0], "name"); n != str(secret, "metadata", "name") {
+		t.Errorf("secretTargetRef names Secret %q, the worker reads %q", n, str(secret, "metadata", "name"))
+	}
+	var amqpKey string
+	for _, e := range list(dep, "spec", "template", "spec", "containers", 0, "env") {
+		if str(e, "name") == "EVENTWORKER_AMQP_URL_FILE" {
+			amqpKey = path.Base(str(e, "value"))
+		}
+	}
+	if k := str(refs[0], "key"); k != amqpKey || get(secret, "stringData", k) == nil {
+		t.Errorf("secretTargetRef key %q, want %q (EVENTWORKER_AMQP_URL_FILE's key, in the Secret)", k, amqpKey)
+	}
+
+	for _, r := range list(m["Kustomization"], "resources") {
+		if r == kedaFile {
+			t.Errorf("kustomization.yaml applies %s: without KEDA's CRDs the whole apply fails", kedaFile)
+		}
+	}
+}
+
+// kedaFile is the autoscaling example beside the manifests.
+const kedaFile = "keda-scaledobject.yaml"

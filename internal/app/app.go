@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/handlers"
+	"github.com/eventworker/eventworker/internal/backlog"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/idempotency"
 	"github.com/eventworker/eventworker/internal/logging"
@@ -87,6 +88,9 @@ type App struct {
 	Deps handlers.Deps
 	// Tracing is the tracer provider of the worker's spans, as the OTEL_* variables set it up.
 	Tracing *otlp.Tracing
+	// Backlog reads the depth of the worker's queues from RabbitMQ while Serve runs; nil over
+	// another transport (there is no broker to read) or with EVENTWORKER_BACKLOG_INTERVAL=0.
+	Backlog *backlog.Poller
 
 	closers []func()
 }
@@ -102,9 +106,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		opt(&o)
 	}
 	a = &App{Config: cfg, Logger: log}
+	// A failure returns a nil *App, and the closers refer to a: give it back to them while
+	// they release what was opened.
+	built := a
 	defer func() {
 		if err != nil {
+			a = built
 			a.Close()
+			a = nil
 		}
 	}()
 	if a.Registry, err = LoadRegistry(cfg.RegistryFile); err != nil {
@@ -173,6 +182,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		derived = lazy
 		deps.Confirmer = broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second, deps.TLS)
 		a.onClose(func() { _ = deps.Confirmer.Close() })
+		if a.Backlog, err = newBacklog(cfg, a.Registry, deps.TLS, a.Prometheus, log); err != nil {
+			return nil, err
+		}
 	} else {
 		return nil, errors.New("the transport has no Watermill publisher for the derived events")
 	}

@@ -46,6 +46,9 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	// Keep eventworker_ready current when nothing probes /readyz.
 	go srv.Watch(ctx, 10*time.Second)
+	if a.Backlog != nil {
+		go a.Backlog.Run(ctx)
+	}
 	log.Info("eventworker starting", "version", version.Current(), "http_addr", cfg.HTTPAddr,
 		"queue_prefix", cfg.QueuePrefix, "consumers", strings.Join(a.Registry.Consumers(), ","))
 

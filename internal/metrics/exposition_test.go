@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -32,6 +33,7 @@ func exercise(m *metrics.Metrics) {
 	m.EventsReceived.WithLabelValues("notifications", "order.created", "1").Inc()
 	m.EventsReceived.WithLabelValues("notifications", "order.created", "2").Inc()
 	m.Lag.WithLabelValues("order.created").Observe(0.2)
+	m.TrackOldestInFlight("notifications", func() time.Duration { return 1500 * time.Millisecond })
 }
 
 // TestLabelsAreBounded checks that every eventworker_ series is labelled only with the known
@@ -49,6 +51,7 @@ func TestLabelsAreBounded(t *testing.T) {
 		"eventworker_dead_letters_total":       {"class", "consumer"},
 		"eventworker_ready":                    nil,
 		"eventworker_build_info":               {"goversion", "revision", "version"},
+		"eventworker_oldest_in_flight_seconds": {"consumer"},
 	}
 	fixed := map[string][]string{"outcome": metrics.AllOutcomes(), "class": metrics.AllClasses()}
 	mfs, err := reg.Gather()

@@ -37,6 +37,9 @@ type Metrics struct {
 	Ready prometheus.Gauge
 	// BuildInfo is 1 with the running build's version, revision and Go version; see SetBuildInfo.
 	BuildInfo *prometheus.GaugeVec
+
+	// oldestInFlight is eventworker_oldest_in_flight_seconds; see TrackOldestInFlight.
+	oldestInFlight *ageCollector
 }
 
 // New builds the metrics and registers them with reg; nil reg registers nothing. It panics if
@@ -81,10 +84,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "build_info",
 			Help: "Always 1; the labels describe the running build.",
 		}, []string{"version", "revision", "goversion"}),
+		oldestInFlight: newAgeCollector(),
 	}
 	if reg != nil {
 		reg.MustRegister(m.EventsReceived, m.Outcomes, m.HandlerDuration, m.Lag, m.InFlight,
-			m.DeadLetters, m.Paused, m.Ready, m.BuildInfo)
+			m.DeadLetters, m.Paused, m.Ready, m.BuildInfo, m.oldestInFlight)
 	}
 	return m
 }

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -214,4 +215,24 @@ func TestNewPanicsOnDoubleRegistration(t *testing.T) {
 		}
 	}()
 	metrics.New(reg)
+}
+
+func TestOldestInFlightIsAskedAtEachScrape(t *testing.T) {
+	m, reg := newMetrics(t)
+	if n, _ := testutil.GatherAndCount(reg, "eventworker_oldest_in_flight_seconds"); n != 0 {
+		t.Errorf("%d series before a consumer is tracked, want 0", n)
+	}
+	age := time.Duration(0)
+	m.TrackOldestInFlight("cache", func() time.Duration { return age })
+	for _, want := range []time.Duration{0, 90 * time.Second, 0} {
+		age = want
+		exp := fmt.Sprintf(`
+# HELP eventworker_oldest_in_flight_seconds Age of the oldest delivery the consumer's pipeline holds (waiting for a goroutine, paused, or being handled), from the moment the worker's router handed it over; 0 when it holds none.
+# TYPE eventworker_oldest_in_flight_seconds gauge
+eventworker_oldest_in_flight_seconds{consumer="cache"} %g
+`, want.Seconds())
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(exp), "eventworker_oldest_in_flight_seconds"); err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -18,6 +18,8 @@ import (
 type flights struct {
 	mu sync.Mutex
 	m  map[*message.Message]flight
+	// now is time.Now, but in tests.
+	now func() time.Time
 }
 
 // flight is what is kept of one message while it is handled: a value in the map, so that a map
@@ -28,13 +30,13 @@ type flight struct {
 	attempts string // failed attempts before this one, as the broker's metadata has it
 }
 
-func newFlights() *flights { return &flights{m: map[*message.Message]flight{}} }
+func newFlights() *flights { return &flights{m: map[*message.Message]flight{}, now: time.Now} }
 
 // track returns handle, with each message counted in flight while handle runs.
 func (f *flights) track(handle message.NoPublishHandlerFunc) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		// The metadata is read here, on the message's goroutine; State reads only the body.
-		fl := flight{start: time.Now(), rk: msg.Metadata.Get(broker.MetaRoutingKey), attempts: msg.Metadata.Get(broker.MetaAttempts)}
+		fl := flight{start: f.now(), rk: msg.Metadata.Get(broker.MetaRoutingKey), attempts: msg.Metadata.Get(broker.MetaAttempts)}
 		f.mu.Lock()
 		f.m[msg] = fl
 		f.mu.Unlock()
@@ -45,6 +47,23 @@ func (f *flights) track(handle message.NoPublishHandlerFunc) message.NoPublishHa
 		}()
 		return handle(msg)
 	}
+}
+
+// oldest returns how long the oldest message in flight has been, 0 when there is none: what
+// eventworker_oldest_in_flight_seconds reports at each scrape.
+func (f *flights) oldest() time.Duration {
+	f.mu.Lock()
+	var first time.Time
+	for _, fl := range f.m {
+		if first.IsZero() || fl.start.Before(first) {
+			first = fl.start
+		}
+	}
+	f.mu.Unlock()
+	if first.IsZero() {
+		return 0
+	}
+	return f.now().Sub(first)
 }
 
 // snapshot returns how many messages are in flight and, oldest first, at most limit of them.

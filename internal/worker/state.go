@@ -95,12 +95,17 @@ func newObserver(w *Worker) *observer {
 	return o
 }
 
-// track returns the pipeline's handler with its messages counted in flight, and lets State see
-// its breaker.
-func (o *observer) track(p *pipeline) message.NoPublishHandlerFunc {
-	c := o.consumers[p.consumer]
-	c.breaker.Store(p.breaker)
-	return c.flights.track(p.handle)
+// attach lets State see the pipeline's breaker and returns the pipeline's handler.
+func (o *observer) attach(p *pipeline) message.NoPublishHandlerFunc {
+	o.consumers[p.consumer].breaker.Store(p.breaker)
+	return p.handle
+}
+
+// track returns handle, the consumer's handler as the router calls it, with its messages
+// counted in flight from the moment the router hands them over: waiting for one of the
+// consumer's goroutines, paused by its breaker, or being handled.
+func (o *observer) track(consumer string, handle message.NoPublishHandlerFunc) message.NoPublishHandlerFunc {
+	return o.consumers[consumer].flights.track(handle)
 }
 
 // State returns what the worker is doing now: safe to call at any time, from any goroutine,

@@ -168,7 +168,7 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 		n := cfg.ConcurrencyOf(c)
 		p.runs = w.d.Runs
 		p.breaker = newBreaker(cfg.PauseAfter, cfg.PauseMax, w.d.Logger.With("consumer", c), w.d.Metrics.Paused.WithLabelValues(c))
-		r := startRunners(n, w.seen.track(p))
+		r := startRunners(n, w.seen.attach(p))
 		defer r.stop()
 		handle := r.handle
 		if cfg.QueueType == QueueQuorum && p.runs != nil {
@@ -183,7 +183,8 @@ func (w *Worker) serve(ctx context.Context, wlog watermill.LoggerAdapter, sub me
 				return r.handle(msg)
 			}
 		}
-		router.AddConsumerHandler(c, c, held, handle)
+		w.d.Metrics.TrackOldestInFlight(c, w.seen.consumers[c].flights.oldest)
+		router.AddConsumerHandler(c, c, held, w.seen.track(c, handle))
 	}
 
 	runErr := make(chan error, 1)
