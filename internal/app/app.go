@@ -147,9 +147,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	}
 	if tp != nil {
 		// A span per command inside an event's trace. The statements stay out of the spans:
-		// they hold the cached data, customers' emails among them.
+		// they hold the cached data, customers' emails among them. So does the caller's file
+		// and line, which costs a stack walk per command.
 		if err := redisotel.InstrumentTracing(a.Redis, redisotel.WithTracerProvider(tracing.ChildrenOnly(tp)),
-			redisotel.WithDBStatement(false)); err != nil {
+			redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
 			return nil, fmt.Errorf("trace the Redis client: %w", err)
 		}
 	}

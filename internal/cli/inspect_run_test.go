@@ -106,9 +106,16 @@ func TestInspectRunningWorker(t *testing.T) {
 	defer close(release)
 
 	t.Setenv("EVENTWORKER_DEBUG_ADDR", cfg.DebugAddr)
-	got := runCLI(t, nil, "inspect")
-	if got.code != 0 || got.stderr != "" {
-		t.Fatalf("exit %d, stderr %q", got.code, got.stderr)
+	// The other consumers of the event finish on their own; only the blocked one stays.
+	var got result
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got = runCLI(t, nil, "inspect")
+		if got.code != 0 || got.stderr != "" {
+			t.Fatalf("exit %d, stderr %q", got.code, got.stderr)
+		}
+		if strings.Contains(got.stdout, "\nIn flight: 1\n") || time.Now().After(deadline) {
+			break
+		}
 	}
 	for _, want := range []string{
 		`(?m)^eventworker \S+ .* up \S+: running$`,
