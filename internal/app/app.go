@@ -183,7 +183,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		derived = lazy
 		deps.Confirmer = broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second, deps.TLS)
 		a.onClose(func() { _ = deps.Confirmer.Close() })
-		if a.Backlog, err = newBacklog(cfg, a.Registry, deps.TLS, a.Prometheus, log); err != nil {
+		// The worker declares its queues when it starts consuming: no missing queue before.
+		consuming := func() bool { return a.Worker != nil && a.Worker.Ready(context.Background()) == nil }
+		if a.Backlog, err = newBacklog(cfg, a.Registry, deps.TLS, a.Prometheus, log, consuming); err != nil {
 			return nil, err
 		}
 	} else {

@@ -35,6 +35,10 @@ type Config struct {
 	// Logger logs a poll that fails (WARN once, until a poll succeeds again) and a missing
 	// queue.
 	Logger *slog.Logger
+	// Consuming, when set, says whether the worker has declared its queues and consumes them.
+	// Until it has, a missing queue is counted but not logged: the worker declares its queues
+	// only when it connects, and the first poll may come before that. Nil: always.
+	Consuming func() bool
 }
 
 // ErrConfig marks a Config that Validate refuses.

@@ -129,7 +129,7 @@ func (p *Poller) poll(ctx context.Context) error {
 		p.m.drop(q)
 		if ae.Code == amqp.NotFound {
 			p.m.PollErrors.WithLabelValues(ReasonMissing).Inc()
-			if !p.missing[q.Name] {
+			if !p.missing[q.Name] && (p.cfg.Consuming == nil || p.cfg.Consuming()) {
 				p.log.Warn("a queue the worker declares does not exist; it is declared again when a consumer reconnects", "queue", q.Name, "consumer", q.Consumer, "kind", q.Kind)
 				p.missing[q.Name] = true
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,10 +21,16 @@ import (
 // newPoller builds a poller of queues at url with its own registry and a log buffer.
 func newPoller(t *testing.T, url string, queues ...backlog.Queue) (*backlog.Poller, *backlog.Metrics, *testenv.SyncBuffer) {
 	t.Helper()
+	return newPollerConsuming(t, url, nil, queues...)
+}
+
+// newPollerConsuming is newPoller with Config.Consuming.
+func newPollerConsuming(t *testing.T, url string, consuming func() bool, queues ...backlog.Queue) (*backlog.Poller, *backlog.Metrics, *testenv.SyncBuffer) {
+	t.Helper()
 	m := backlog.NewMetrics(prometheus.NewPedanticRegistry())
 	logs := &testenv.SyncBuffer{}
 	p, err := backlog.New(backlog.Config{
-		URL: url, Queues: queues, Metrics: m, Timeout: 5 * time.Second,
+		URL: url, Queues: queues, Metrics: m, Timeout: 5 * time.Second, Consuming: consuming,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -194,6 +201,31 @@ func TestPollerSurvivesAMissingQueue(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "queue exists again") {
 		t.Errorf("no line says the queue is back:\n%s", logs)
+	}
+}
+
+// TestPollerSaysNothingOfQueuesNotDeclaredYet: before the worker consumes, its queues may not
+// exist yet; they are counted missing, but only a queue missing while it consumes is logged.
+func TestPollerSaysNothingOfQueuesNotDeclaredYet(t *testing.T) {
+	url := testenv.AMQPURL(t)
+	missing := backlog.Queue{Name: testenv.Name("ewtest-backlog-early"), Consumer: "cache", Kind: backlog.KindWork}
+	var consuming atomic.Bool
+	p, m, logs := newPollerConsuming(t, url, consuming.Load, missing)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.PollErrors.WithLabelValues(backlog.ReasonMissing)); got != 1 {
+		t.Errorf("poll errors (missing) = %v, want 1", got)
+	}
+	if strings.Contains(logs.String(), missing.Name) {
+		t.Errorf("a queue missing before the worker consumes is logged:\n%s", logs)
+	}
+	consuming.Store(true)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN"`) || !strings.Contains(logs.String(), missing.Name) {
+		t.Errorf("a queue missing while the worker consumes is not logged:\n%s", logs)
 	}
 }
 
