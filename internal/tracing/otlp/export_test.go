@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"context"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -39,5 +40,60 @@ func TestExportsOverBothProtocols(t *testing.T) {
 				t.Errorf("received %q with resource %v", s.Name, s.Resource)
 			}
 		})
+	}
+}
+
+// TestCollectorThatNeverAnswersBlocksNothing: spans to a collector that accepts connections
+// and never answers never hold the traced code up: ending 10,000 spans does not wait for the
+// export (the batch processor drops what its queue cannot hold), and Shutdown gives up when its
+// context ends.
+func TestCollectorThatNeverAnswersBlocksNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+ln.Addr().String())
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "10")
+	tr, err := FromEnv(context.Background(), os.Getenv, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracer := tr.Provider.Tracer("test")
+	// Liveness, not speed: were ending a span to wait for the export, the loop would never end.
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for range 10_000 {
+			_, span := tracer.Start(context.Background(), "process q")
+			span.End()
+		}
+	}()
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatal("ending spans waits for a collector that never answers")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tr.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Shutdown reports no error although no span was exported")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown does not end with its context")
 	}
 }
