@@ -5,20 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"runtime"
-	"sync"
 	"time"
 
+	"github.com/eventworker/eventworker/internal/httplisten"
 	"github.com/eventworker/eventworker/internal/version"
 	"github.com/eventworker/eventworker/internal/worker"
 )
 
 // ErrAlreadyStarted is returned by a second Start.
-var ErrAlreadyStarted = errors.New("debug listener already started")
+var ErrAlreadyStarted = fmt.Errorf("debug listener %w", httplisten.ErrAlreadyStarted)
 
 // StateSource is what the listener shows the state of: a *worker.Worker.
 type StateSource interface {
@@ -27,22 +26,17 @@ type StateSource interface {
 
 // Server is the debug listener. Its methods are safe for concurrent use.
 type Server struct {
-	addr    string
 	src     StateSource
 	config  map[string]string
 	started time.Time
 	handler http.Handler
-
-	mu     sync.Mutex
-	srv    *http.Server
-	ln     net.Listener
-	served chan error
+	ln      *httplisten.Listener
 }
 
 // New returns a listener for addr (host:port) that shows src's state and config, the
 // configuration as it may be shown (config.Config.Redacted: passwords redacted).
 func New(addr string, src StateSource, config map[string]string) *Server {
-	s := &Server{addr: addr, src: src, config: config, started: time.Now()}
+	s := &Server{src: src, config: config, started: time.Now(), ln: httplisten.New(addr)}
 	mux := http.NewServeMux()
 	// net/http/pprof's handlers, on this mux: /debug/pprof/ lists the profiles and serves each
 	// by name (heap, goroutine, allocs, block, mutex, threadcreate).
@@ -83,59 +77,28 @@ func (s *Server) serveState(w http.ResponseWriter, _ *http.Request) {
 // Start listens on the listener's address and serves in a goroutine until Shutdown. A taken
 // port is an error naming the address and the setting.
 func (s *Server) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		return ErrAlreadyStarted
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("EVENTWORKER_DEBUG_ADDR: listen for /debug/pprof/ and /debug/state on %s: %w", s.addr, err)
-	}
 	// No write timeout: a CPU profile or trace answers after the seconds it was asked for
 	// (pprof refuses a duration beyond the server's WriteTimeout).
-	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
-	s.ln = ln
-	s.served = make(chan error, 1)
-	go func(srv *http.Server, served chan<- error) {
-		err := srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
+	if err := s.ln.Start(ctx, srv); err != nil {
+		if errors.Is(err, httplisten.ErrAlreadyStarted) {
+			return ErrAlreadyStarted
 		}
-		served <- err
-	}(s.srv, s.served)
+		return fmt.Errorf("EVENTWORKER_DEBUG_ADDR: listen for /debug/pprof/ and /debug/state on %s: %w", s.ln.Addr(), err)
+	}
 	return nil
 }
 
 // Addr returns the address the listener listens on once started (with the port chosen for
 // ":0"), else the configured address.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		return s.ln.Addr().String()
-	}
-	return s.addr
-}
+func (s *Server) Addr() string { return s.ln.Addr() }
 
 // Shutdown stops accepting connections and waits, within ctx, for the requests in progress;
 // then it closes those still open (a profile being taken). Shutdown of a listener never
 // started, or already shut down, returns nil.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	srv, served := s.srv, s.served
-	s.srv = nil
-	s.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	if err := srv.Shutdown(ctx); err != nil {
-		_ = srv.Close()
-		return fmt.Errorf("shut down the debug listener: %w", err)
-	}
-	if err := <-served; err != nil {
-		return fmt.Errorf("serve the debug listener: %w", err)
+	if err := s.ln.Shutdown(ctx); err != nil {
+		return fmt.Errorf("the debug listener: %w", err)
 	}
 	return nil
 }

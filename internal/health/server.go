@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/eventworker/eventworker/internal/httplisten"
 )
 
 // DefaultCheckTimeout bounds each readiness check unless CheckTimeout is changed.
@@ -26,22 +26,16 @@ type Server struct {
 	// CheckTimeout bounds each check of /readyz; New sets DefaultCheckTimeout.
 	CheckTimeout time.Duration
 
-	addr     string
 	checks   []Check
 	handler  http.Handler
 	draining atomic.Bool
-
-	mu      sync.Mutex
-	srv     *http.Server
-	ln      net.Listener
-	served  chan error // Serve's result, once it returned
-	stopped bool
+	ln       *httplisten.Listener
 }
 
 // New returns a server that will listen on addr (host:port, e.g. ":9090"), expose gatherer's
 // metrics and be ready while every check passes.
 func New(addr string, gatherer prometheus.Gatherer, checks ...Check) *Server {
-	s := &Server{CheckTimeout: DefaultCheckTimeout, addr: addr, checks: checks}
+	s := &Server{CheckTimeout: DefaultCheckTimeout, checks: checks, ln: httplisten.New(addr)}
 	mux := http.NewServeMux()
 	// OpenMetrics when the scraper asks for it: only that format carries the exemplars that
 	// tie a latency to its trace.
@@ -68,68 +62,34 @@ func (s *Server) SetDraining() {
 // only the listening: cancelling it later does not stop the server, so probes and scrapes can
 // watch a drain to its end. A taken port is an error naming the address.
 func (s *Server) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		return ErrAlreadyStarted
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("listen for /metrics, /healthz and /readyz on %s: %w", s.addr, err)
-	}
 	// WriteTimeout leaves room for /readyz's checks and a large /metrics answer.
-	s.srv = &http.Server{
+	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      s.CheckTimeout + 30*time.Second,
 		IdleTimeout:       60 * time.Second,
 	}
-	s.ln = ln
-	s.served = make(chan error, 1)
-	go func(srv *http.Server, served chan<- error) {
-		err := srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
+	if err := s.ln.Start(ctx, srv); err != nil {
+		if errors.Is(err, httplisten.ErrAlreadyStarted) {
+			return ErrAlreadyStarted
 		}
-		served <- err
-	}(s.srv, s.served)
+		return fmt.Errorf("listen for /metrics, /healthz and /readyz on %s: %w", s.ln.Addr(), err)
+	}
 	return nil
 }
 
 // Addr returns the address the server listens on once started (with the port chosen for
 // ":0"), else the configured address.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		return s.ln.Addr().String()
-	}
-	return s.addr
-}
+func (s *Server) Addr() string { return s.ln.Addr() }
 
 // Shutdown marks the server draining, stops accepting connections and waits, within ctx, for
 // the requests in progress. It returns an error if ctx ended first or if serving had failed.
 // Shutdown of a server never started, or already shut down, returns nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.SetDraining()
-	s.mu.Lock()
-	srv, served := s.srv, s.served
-	if srv == nil || s.stopped {
-		s.mu.Unlock()
-		return nil
-	}
-	s.stopped = true
-	s.mu.Unlock()
-	addr := s.Addr()
-	if err := srv.Shutdown(ctx); err != nil {
-		// Out of time: cut the connections still open rather than leak them.
-		_ = srv.Close()
-		return fmt.Errorf("shut down the HTTP server on %s: %w", addr, err)
-	}
-	if err := <-served; err != nil {
-		return fmt.Errorf("serve HTTP on %s: %w", addr, err)
+	if err := s.ln.Shutdown(ctx); err != nil {
+		return fmt.Errorf("the HTTP server on %s: %w", s.ln.Addr(), err)
 	}
 	return nil
 }
