@@ -9,7 +9,6 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventworker/eventworker/registry"
@@ -52,9 +51,9 @@ type Config struct {
 	// Logger receives connection events (close, redial, retry); default: discard.
 	Logger *slog.Logger
 	// TracerProvider makes the "send" span of every publish, a child of the caller's span;
-	// default: OpenTelemetry's global provider (otel.GetTracerProvider), a no-op one unless the
-	// program set one. Whatever the provider, the caller's trace context travels in the
-	// traceparent and tracestate headers, so consumers continue the caller's trace.
+	// default: the provider of the span in the caller's context (the program's, when it
+	// traces), and none without one. Whatever the provider, the caller's trace context travels
+	// in the traceparent and tracestate headers, so consumers continue the caller's trace.
 	TracerProvider trace.TracerProvider
 }
 
@@ -83,9 +82,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.TracerProvider == nil {
-		c.TracerProvider = otel.GetTracerProvider()
 	}
 }
 

@@ -14,5 +14,5 @@ func TestDependencies(t *testing.T) {
 	t.Parallel()
 	testenv.ForbidDeps(t, "publisher",
 		"go-redis", "go-mail", "/handlers", "/cache", "/config", "ThreeDotsLabs/watermill", "registry/docs", "eventworker/internal/",
-		"go.opentelemetry.io/otel/sdk", "otlp", "google.golang.org/grpc")
+		"go.opentelemetry.io/otel/sdk", "otlp", "google.golang.org/grpc", "go-logr", "otel/metric")
 }

@@ -23,7 +23,7 @@
 // contract from its registry payload.
 //
 // Tracing: every Publish is a "send <exchange>" span (kind producer) of Config.TracerProvider,
-// OpenTelemetry's global provider by default, a child of the span in the caller's context; the
+// by default the provider of the span in the caller's context, a child of that span; the
 // message carries its W3C Trace Context in the traceparent and tracestate headers, as the
 // contract says, so that consumers continue the caller's trace. Without a provider the caller's
 // own span context travels.

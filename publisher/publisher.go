@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -18,7 +16,6 @@ type Publisher struct {
 	cfg    Config
 	log    *slog.Logger
 	sender sender
-	tracer trace.Tracer
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -52,7 +49,7 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
-	return &Publisher{cfg: cfg, log: cfg.Logger, sender: s, tracer: cfg.TracerProvider.Tracer(tracerName)}, nil
+	return &Publisher{cfg: cfg, log: cfg.Logger, sender: s}, nil
 }
 
 // Sender carries validated events to a transport other than RabbitMQ's (see NewWithSender);
@@ -75,7 +72,7 @@ func NewWithSender(s Sender, cfg Config) (*Publisher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
-	return &Publisher{cfg: cfg, log: cfg.Logger, sender: customSender{s}, tracer: cfg.TracerProvider.Tracer(tracerName)}, nil
+	return &Publisher{cfg: cfg, log: cfg.Logger, sender: customSender{s}}, nil
 }
 
 // customSender adapts a Sender to the publisher's own sender.

@@ -22,7 +22,12 @@ var propagator propagation.TextMapPropagator = propagation.TraceContext{}
 // startSend starts the span of one publish, a child of ctx's span, following OpenTelemetry's
 // messaging conventions for RabbitMQ. The span's context is what the message carries.
 func (p *Publisher) startSend(ctx context.Context, ev *registry.Event) (context.Context, trace.Span) {
-	return p.tracer.Start(ctx, "send "+p.cfg.Exchange, trace.WithSpanKind(trace.SpanKindProducer),
+	tp := p.cfg.TracerProvider
+	if tp == nil {
+		// The caller's span's provider: a traced program's SDK, or a no-op one.
+		tp = trace.SpanFromContext(ctx).TracerProvider()
+	}
+	return tp.Tracer(tracerName).Start(ctx, "send "+p.cfg.Exchange, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(
 			attribute.String("messaging.system", "rabbitmq"),
 			attribute.String("messaging.operation.type", "send"),
