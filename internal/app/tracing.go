@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel"
 
 	"github.com/eventworker/eventworker/config"
@@ -22,13 +23,7 @@ const exportErrorEvery = time.Minute
 // the log. OpenTelemetry's own errors, such as a collector that cannot be reached, join the
 // JSON log as warnings, at most one a minute: lost spans never stop the worker.
 func StartTracing(ctx context.Context, log *slog.Logger) (*otlp.Tracing, error) {
-	t, err := otlp.FromEnv(ctx, os.Getenv, version.Current())
-	if err != nil {
-		return nil, err
-	}
-	if !t.Enabled {
-		return t, nil
-	}
+	// First, so that what the SDK says while it is set up joins the JSON log too.
 	var mu sync.Mutex
 	var last time.Time
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
@@ -40,7 +35,14 @@ func StartTracing(ctx context.Context, log *slog.Logger) (*otlp.Tracing, error) 
 		last = time.Now()
 		log.Warn("tracing: OpenTelemetry reported an error; spans may be lost (at most one such line a minute)", "error", err.Error())
 	}))
-	log.Info("tracing on: spans are exported over OTLP", "endpoint", t.Endpoint, "protocol", t.Protocol)
+	otel.SetLogger(logr.FromSlogHandler(log.Handler()))
+	t, err := otlp.FromEnv(ctx, os.Getenv, version.Current())
+	if err != nil {
+		return nil, err
+	}
+	if t.Enabled {
+		log.Info("tracing on: spans are exported over OTLP", "endpoint", t.Endpoint, "protocol", t.Protocol)
+	}
 	return t, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +96,20 @@ func TestCollectorThatNeverAnswersBlocksNothing(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Shutdown does not end with its context")
+	}
+}
+
+// TestBadResourceAttributesAreRefused: OTEL_RESOURCE_ATTRIBUTES that the SDK cannot read stop
+// the start instead of going unnoticed. The SDK reads the variable itself, hence Setenv.
+func TestBadResourceAttributesAreRefused(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "garbage")
+	_, err := FromEnv(context.Background(), func(k string) string {
+		if k == "OTEL_EXPORTER_OTLP_ENDPOINT" {
+			return "http://c:4318"
+		}
+		return os.Getenv(k)
+	}, "v1")
+	if err == nil || !strings.Contains(err.Error(), "OTEL_RESOURCE_ATTRIBUTES") {
+		t.Errorf("error %v, want one naming OTEL_RESOURCE_ATTRIBUTES", err)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
@@ -29,7 +32,8 @@ type Tracing struct {
 	Provider trace.TracerProvider
 	// Enabled is true when spans are exported.
 	Enabled bool
-	// Endpoint and Protocol say where spans go, for the start-up log line; empty when off.
+	// Endpoint and Protocol say where spans go, for the start-up log line (a password in the
+	// URL redacted); empty when off.
 	Endpoint, Protocol string
 
 	sdk *sdktrace.TracerProvider
@@ -67,6 +71,14 @@ func FromEnv(ctx context.Context, getenv func(string) string, version string) (*
 	if protocol != "http/protobuf" && protocol != "grpc" {
 		problems = append(problems, fmt.Errorf("%w: OTEL_EXPORTER_OTLP_PROTOCOL=%q: use http/protobuf (port 4318) or grpc (port 4317)", ErrConfig, protocol))
 	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		if err := checkEndpoint(strings.TrimSpace(getenv(name))); err != nil {
+			problems = append(problems, fmt.Errorf("%w: %s: %w", ErrConfig, name, err))
+		}
+	}
+	if err := checkSampler(strings.TrimSpace(getenv("OTEL_TRACES_SAMPLER")), strings.TrimSpace(getenv("OTEL_TRACES_SAMPLER_ARG"))); err != nil {
+		problems = append(problems, fmt.Errorf("%w: %w", ErrConfig, err))
+	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
@@ -84,11 +96,15 @@ func FromEnv(ctx context.Context, getenv func(string) string, version string) (*
 	res, err := resource.New(ctx,
 		resource.WithAttributes(semconv.ServiceName(DefaultServiceName), semconv.ServiceVersion(version)),
 		resource.WithTelemetrySDK(), resource.WithHost(), resource.WithFromEnv())
-	if err != nil && res == nil {
-		return nil, fmt.Errorf("%w: the resource (OTEL_RESOURCE_ATTRIBUTES): %w", ErrConfig, err)
+	if err != nil {
+		return nil, fmt.Errorf("%w: OTEL_RESOURCE_ATTRIBUTES or OTEL_SERVICE_NAME: %w (write key=value,key=value)", ErrConfig, err)
 	}
 	sdk := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
-	return &Tracing{Provider: sdk, Enabled: true, Endpoint: endpoint, Protocol: protocol, sdk: sdk}, nil
+	shown := endpoint
+	if u, err := url.Parse(endpoint); err == nil {
+		shown = u.Redacted()
+	}
+	return &Tracing{Provider: sdk, Enabled: true, Endpoint: shown, Protocol: protocol, sdk: sdk}, nil
 }
 
 // Shutdown exports the spans still buffered and stops the exporter; ctx bounds it. Off, it does
@@ -111,4 +127,41 @@ func first(getenv func(string) string, names ...string) string {
 		}
 	}
 	return ""
+}
+
+// checkEndpoint refuses an endpoint the exporters would not send to as written: they need an
+// http or https URL with a host, and fall back silently otherwise. Empty is not set.
+func checkEndpoint(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q: write an http:// or https:// URL with the collector's host and port, e.g. http://otel-collector:4318", raw)
+	}
+	return nil
+}
+
+// samplers are the values of OTEL_TRACES_SAMPLER that the SDK knows; those ending in
+// traceidratio take OTEL_TRACES_SAMPLER_ARG, a probability.
+var samplers = []string{"always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"}
+
+// checkSampler refuses a sampler the SDK would replace by its default, which records every
+// trace: a misspelt ratio sampler must not mean full sampling.
+func checkSampler(name, arg string) error {
+	if name == "" {
+		return nil
+	}
+	if !slices.Contains(samplers, name) {
+		return fmt.Errorf("OTEL_TRACES_SAMPLER=%q: use one of %s", name, strings.Join(samplers, ", "))
+	}
+	if strings.HasSuffix(name, "traceidratio") && arg != "" {
+		if p, err := strconv.ParseFloat(arg, 64); err != nil || p < 0 || p > 1 {
+			return fmt.Errorf("OTEL_TRACES_SAMPLER_ARG=%q: a probability from 0 to 1, e.g. 0.1", arg)
+		}
+	}
+	return nil
 }

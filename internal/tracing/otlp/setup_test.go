@@ -25,6 +25,16 @@ func TestFromEnv(t *testing.T) {
 		{name: "exporter none", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"}},
 		{name: "http/json and zipkin refused together", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_TRACES_EXPORTER": "zipkin"},
 			errs: []string{`OTEL_EXPORTER_OTLP_PROTOCOL="http/json": use http/protobuf`, `OTEL_TRACES_EXPORTER="zipkin"`}},
+		{name: "endpoint without a scheme", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"},
+			errs: []string{`OTEL_EXPORTER_OTLP_ENDPOINT: "localhost:4318": write an http:// or https:// URL`}},
+		{name: "endpoint not a URL", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://[bad"},
+			errs: []string{`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://[bad" is not a URL`}},
+		{name: "ftp endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://c:4318"}, errs: []string{"http:// or https://"}},
+		{name: "misspelt sampler", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_SAMPLER": "traceidratoi"},
+			errs: []string{`OTEL_TRACES_SAMPLER="traceidratoi": use one of always_on`}},
+		{name: "ratio out of range", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "10"},
+			errs: []string{`OTEL_TRACES_SAMPLER_ARG="10": a probability`}},
+		{name: "ratio sampler", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://c:4318", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}, enabled: true, protocol: "http/protobuf"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
