@@ -13,12 +13,15 @@ func (c *Config) validateDebugAddr(bad func(string, ...any)) {
 		return
 	}
 	_, port, err := net.SplitHostPort(c.DebugAddr)
-	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n < 0 || n > 65535 {
 		bad("EVENTWORKER_DEBUG_ADDR: %q is not host:port (example: 127.0.0.1:6060)", c.DebugAddr)
 		return
 	}
 	_, httpPort, err := net.SplitHostPort(c.HTTPAddr)
-	if err != nil || port == "0" || port != httpPort {
+	m, merr := strconv.Atoi(httpPort)
+	// As numbers: 019090 is port 19090.
+	if err != nil || merr != nil || n == 0 || n != m {
 		return
 	}
 	bad("EVENTWORKER_DEBUG_ADDR: %s is on the port of EVENTWORKER_HTTP_ADDR (%s), which serves /metrics and the probes: give the debug listener a port of its own, on the loopback interface (example: 127.0.0.1:6060)", c.DebugAddr, c.HTTPAddr)

@@ -17,6 +17,8 @@ type setting struct {
 	secret bool // may come from env+"_FILE"; printed redacted
 	set    func(*Config, string) error
 	get    func(*Config) string
+	// redact, when set, is how the value is printed instead of as it is.
+	redact func(string) string
 }
 
 func str(field func(*Config) *string) (func(*Config, string) error, func(*Config) string) {
@@ -126,7 +128,10 @@ var settings = func() []setting {
 	set, get = str(func(c *Config) *string { return &c.MailRedirect })
 	add(mk("EVENTWORKER_MAIL_REDIRECT", "mail-redirect", "", "staging: send every email to this one address instead (X-Eventworker-Original-To says whom it was for); empty: off", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.MailHeaders })
-	add(mk("EVENTWORKER_MAIL_HEADERS", "mail-headers", "", "extra header fields of every email, Name=value;Name=value; a value may hold {template}, {tenant}, {event_type} and {event_id}, e.g. Feedback-ID={template}:{tenant}:shop", false, set, get))
+	headers := mk("EVENTWORKER_MAIL_HEADERS", "mail-headers", "", "extra header fields of every email, Name=value;Name=value; a value may hold {template}, {tenant}, {event_type} and {event_id}, e.g. Feedback-ID={template}:{tenant}:shop", false, set, get)
+	// A relay's API key may travel in a header: only the names are printed.
+	headers.redact = redactHeaderValues
+	add(headers)
 	set, get = str(func(c *Config) *string { return &c.MailDisable })
 	add(mk("EVENTWORKER_MAIL_DISABLE", "mail-disable", "", "emails not to send, comma-separated: TEMPLATE for every tenant, TENANT/TEMPLATE or TENANT/* for one (templates: order_received, payment_reminder, order_confirmed, order_cancelled, welcome, tenant_welcome, low_stock)", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.PlatformName })

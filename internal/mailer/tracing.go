@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/eventworker/eventworker/internal/tracing"
 )
 
 // spans makes the span of each delivery to the back end, a child of the handler's span.
@@ -52,7 +54,7 @@ func (s *spans) end(span trace.Span, waited time.Duration, err error) {
 			case IsPermanent(err):
 				class = "permanent"
 			}
-			span.RecordError(err, trace.WithAttributes(attribute.String("eventworker.error_class", class)))
+			tracing.RecordError(span, err, class)
 			span.SetAttributes(attribute.String("error.type", class))
 			span.SetStatus(codes.Error, class)
 		}

@@ -64,3 +64,17 @@ func TestChildrenOnly(t *testing.T) {
 	}
 	var _ trace.TracerProvider = ChildrenOnly(tp)
 }
+
+func TestScrub(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"550 5.1.1 <alice@example.com>: user unknown", "550 5.1.1 <<address>>: user unknown"},
+		{"invalid To: bob.smith+shop@mail.example.org, check it", "invalid To: <address>, check it"},
+		{"redis: connection refused", "redis: connection refused"},
+	}
+	for _, tc := range tests {
+		if got := Scrub(tc.in); got != tc.want {
+			t.Errorf("Scrub(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

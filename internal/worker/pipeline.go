@@ -130,6 +130,8 @@ type delivery struct {
 	span       trace.Span
 	spanCtx    trace.SpanContext
 	replayRoot bool
+	// continued is true when the message carried a valid trace context.
+	continued bool
 	// outcome and errClass are what the span says of the delivery.
 	outcome, errClass string
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/metrics"
+	"github.com/eventworker/eventworker/internal/tracing"
 )
 
 // runCountTimeout bounds the poison guard's calls to Redis after a run: the handler's context
@@ -97,7 +98,8 @@ func (p *pipeline) renew(msg *message.Message) (bool, error) {
 		return false, nil
 	}
 	d.ev = ev
-	ml := &msgLog{base: p.log, consumer: p.consumer, attempt: d.attempts + 1, rk: d.rk}
+	headers, _ := headersOf(msg)
+	ml := &msgLog{base: p.log, consumer: p.consumer, attempt: d.attempts + 1, rk: d.rk, sc: tracing.Extract(tracing.Headers(headers))}
 	ml.setEvent(ev)
 	log := ml.logger()
 	died, err := p.runs.Unfinished(ctx, p.consumer, ev.ID)

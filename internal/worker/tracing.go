@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -30,11 +31,9 @@ const (
 // carry it too and the log lines name the trace. The first attempt after `eventworker dlq
 // replay` starts a trace of its own, linked to the event's first failed attempt.
 func (p *pipeline) startSpan(ctx context.Context, d *delivery) context.Context {
-	var headers amqp.Table
-	if orig, ok := broker.DeliveryOf(d.msg); ok {
-		headers = orig.Headers
-	}
+	headers, tag := headersOf(d.msg)
 	parent := tracing.Extract(tracing.Headers(headers))
+	d.continued = parent.IsValid()
 	replayed, _ := broker.HeaderInt(headers[broker.HeaderReplayed])
 	d.replayRoot = replayed > 0 && d.msg.Metadata.Get(broker.MetaFirstFailure) == ""
 	if p.tracer == nil {
@@ -53,6 +52,7 @@ func (p *pipeline) startSpan(ctx context.Context, d *delivery) context.Context {
 		attribute.String("messaging.destination.subscription.name", p.names.Work()),
 		attribute.String("messaging.rabbitmq.destination.routing_key", d.rk),
 		attribute.Int("messaging.message.body.size", len(d.msg.Payload)),
+		attribute.Int64("messaging.rabbitmq.message.delivery_tag", int64(tag)),
 		tracing.Consumer.String(p.consumer),
 		tracing.Attempt.Int(d.attempts+1),
 	))
@@ -86,8 +86,8 @@ func (d *delivery) spanEvent(ev *registry.Event) {
 		attribute.String("messaging.message.conversation_id", ev.CorrelationID))
 }
 
-// fail records on the delivery's span the failure err of class; the span's status says error
-// unless the class is one the worker expects (a service down, a suppressed event).
+// fail records on the delivery's span the failure err of class (for a suppressed event, its
+// reason); endSpan sets the span's error status unless the event was suppressed.
 func (d *delivery) fail(class string, err error) {
 	if d.errClass == "" || class == broker.ClassExhausted || class == broker.ClassPermanent {
 		d.errClass = class
@@ -95,7 +95,7 @@ func (d *delivery) fail(class string, err error) {
 	if d.span == nil || !d.span.IsRecording() || err == nil {
 		return
 	}
-	d.span.RecordError(err, trace.WithAttributes(tracing.ErrorClass.String(class)))
+	tracing.RecordError(d.span, err, class)
 }
 
 // endSpan ends the delivery's span with its outcome and error class.
@@ -105,13 +105,15 @@ func (d *delivery) endSpan() {
 	}
 	if d.span.IsRecording() {
 		d.span.SetAttributes(tracing.Outcome.String(d.outcome))
-		if d.errClass != "" {
+		switch d.errClass {
+		case "":
+		case classSuppressed:
+			// Deliberately not acted on: no failure.
+			d.span.SetAttributes(tracing.ErrorClass.String(d.errClass))
+		default:
+			// The attempt failed, even when the event only waits for a service to come back.
 			d.span.SetAttributes(tracing.ErrorClass.String(d.errClass), attribute.String("error.type", d.errClass))
-			switch d.errClass {
-			case classSuppressed, classUnavailable, classLater:
-			default:
-				d.span.SetStatus(codes.Error, d.errClass)
-			}
+			d.span.SetStatus(codes.Error, d.errClass)
 		}
 	}
 	d.span.End()
@@ -133,19 +135,29 @@ func classOf(err error) string {
 }
 
 // traceHeaders writes into the headers of a retry or dead letter what its trace needs: the
-// span of the event's first failed attempt (kept once set), and, for the first attempt of a
-// replay, the replay's own span as the parent of the attempts that follow.
+// span of the event's first failed attempt (kept once set), and, when this attempt's span
+// started the trace (the message carried none, or it is the first attempt of a replay), that
+// span as the parent of the attempts that follow, so they join its trace.
 func (d *delivery) traceHeaders(h amqp.Table) {
-	if !d.spanCtx.IsValid() {
+	if d.span == nil || !d.spanCtx.IsValid() {
 		return
 	}
-	if _, ok := h[broker.HeaderFirstAttemptSpan]; !ok && d.span != nil {
+	if _, ok := h[broker.HeaderFirstAttemptSpan]; !ok {
 		h[broker.HeaderFirstAttemptSpan] = tracing.Traceparent(d.spanCtx)
 	}
-	if d.replayRoot && d.span != nil {
+	if d.replayRoot || !d.continued {
 		h[tracing.HeaderTraceparent] = tracing.Traceparent(d.spanCtx)
 		delete(h, "tracestate")
 	}
+}
+
+// headersOf returns the headers and delivery tag of the delivery msg came from; none over a
+// transport without one.
+func headersOf(msg *message.Message) (amqp.Table, uint64) {
+	if orig, ok := broker.DeliveryOf(msg); ok {
+		return orig.Headers, orig.DeliveryTag
+	}
+	return nil, 0
 }
 
 func stringHeader(h amqp.Table, key string) string {

@@ -132,3 +132,41 @@ func TestTraceSurvivesRetriesDeadLetterAndReplay(t *testing.T) {
 		t.Errorf("replay span: replayed %v, outcome %v", attr(replay, tracing.Replayed), attr(replay, tracing.Outcome))
 	}
 }
+
+// TestRetriesJoinTheTraceTheWorkerStarted: an event that came without a traceparent (an
+// untraced producer) starts a trace at its first attempt, and its later attempts and dead
+// letter stay in that trace.
+func TestRetriesJoinTheTraceTheWorkerStarted(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	e := newEnv(t, nil)
+	e.tracer = tp
+	e.rec.fail = func(consumer string, _ *registry.Event, _ int) error {
+		if consumer == "tenants" {
+			return errFlaky
+		}
+		return nil
+	}
+	e.start()
+	id := uuid.NewString()
+	e.publish("tenant.reactivated", e.example("tenant.reactivated", id), nil)
+	dead := e.dead("tenants", 1, 20*time.Second)
+	attempts := processSpans(exp, "tenants", id)
+	if want := workerConfig(e.cfg).MaxAttempts(); len(attempts) != want {
+		t.Fatalf("%d process spans, want %d", len(attempts), want)
+	}
+	first := attempts[0]
+	if first.Parent.IsValid() {
+		t.Errorf("the first attempt's span has parent %s, want none", first.Parent.SpanID())
+	}
+	for i, s := range attempts[1:] {
+		if s.SpanContext.TraceID() != first.SpanContext.TraceID() || s.Parent.SpanID() != first.SpanContext.SpanID() {
+			t.Errorf("attempt %d: trace %s under %s, want the first attempt's trace %s under its span %s",
+				i+2, s.SpanContext.TraceID(), s.Parent.SpanID(), first.SpanContext.TraceID(), first.SpanContext.SpanID())
+		}
+	}
+	if got := tracing.ParseTraceparent(stringHeader(dead[0].Headers, "traceparent")); got.TraceID() != first.SpanContext.TraceID() {
+		t.Errorf("the dead letter's traceparent names trace %s, want %s", got.TraceID(), first.SpanContext.TraceID())
+	}
+}
