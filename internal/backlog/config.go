@@ -35,9 +35,9 @@ type Config struct {
 	// Logger logs a poll that fails (WARN once, until a poll succeeds again) and a missing
 	// queue.
 	Logger *slog.Logger
-	// Consuming, when set, says whether the worker has declared its queues and consumes them.
-	// Until it has, a missing queue is counted but not logged: the worker declares its queues
-	// only when it connects, and the first poll may come before that. Nil: always.
+	// Consuming, when set, says whether the worker has declared its queues and consumes them:
+	// Run's first poll waits for it, since the worker declares its queues only when it
+	// connects. Nil: Run polls at once.
 	Consuming func() bool
 }
 

@@ -44,14 +44,30 @@ func New(cfg Config) (*Poller, error) {
 	return &Poller{cfg: cfg, m: cfg.Metrics, log: cfg.Logger, missing: map[string]bool{}}, nil
 }
 
+// consumingCheck is how often Run asks Config.Consuming before the first poll.
+const consumingCheck = 250 * time.Millisecond
+
 // Interval is the time between two polls.
 func (p *Poller) Interval() time.Duration { return p.cfg.Interval }
 
-// Run polls at once and then every interval until ctx ends, and closes the connection.
-// A failed poll is logged and counted, never returned: the worker goes on without its queue
-// gauges.
+// Run polls every interval until ctx ends, and closes the connection: at once, or, with
+// Config.Consuming, once the worker consumes (it declares its queues when it connects, so an
+// earlier poll would find them missing). A failed poll is logged and counted, never returned:
+// the worker goes on without its queue gauges.
 func (p *Poller) Run(ctx context.Context) {
 	defer p.Close()
+	if p.cfg.Consuming != nil {
+		wait := time.NewTicker(consumingCheck)
+		for !p.cfg.Consuming() {
+			select {
+			case <-ctx.Done():
+				wait.Stop()
+				return
+			case <-wait.C:
+			}
+		}
+		wait.Stop()
+	}
 	t := time.NewTicker(p.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -129,7 +145,7 @@ func (p *Poller) poll(ctx context.Context) error {
 		p.m.drop(q)
 		if ae.Code == amqp.NotFound {
 			p.m.PollErrors.WithLabelValues(ReasonMissing).Inc()
-			if !p.missing[q.Name] && (p.cfg.Consuming == nil || p.cfg.Consuming()) {
+			if !p.missing[q.Name] {
 				p.log.Warn("a queue the worker declares does not exist; it is declared again when a consumer reconnects", "queue", q.Name, "consumer", q.Consumer, "kind", q.Kind)
 				p.missing[q.Name] = true
 			}
@@ -151,30 +167,39 @@ func (p *Poller) explain(deadline context.Context, err error) error {
 	return fmt.Errorf("%w: %w", ErrUnreachable, err)
 }
 
-// channel returns the open channel, dialling and opening one when needed.
+// channel returns the open channel, dialling and opening one when needed. The network calls
+// run without the mutex, so that the watchdog's Close can cut them short when the broker
+// freezes.
 func (p *Poller) channel() (*amqp.Channel, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.conn == nil || p.conn.IsClosed() {
+	conn, ch := p.conn, p.ch
+	p.mu.Unlock()
+	if conn == nil || conn.IsClosed() {
 		cfg := amqp.Config{
 			Properties:      amqp.Table{"connection_name": p.cfg.ConnectionName},
 			Dial:            amqp.DefaultDial(p.cfg.Timeout),
 			TLSClientConfig: p.cfg.TLS.Clone(),
 		}
-		conn, err := amqp.DialConfig(p.cfg.URL, cfg)
-		if err != nil {
+		var err error
+		if conn, err = amqp.DialConfig(p.cfg.URL, cfg); err != nil {
 			return nil, fmt.Errorf("connect: %w", err)
 		}
-		p.conn, p.ch = conn, nil
+		p.mu.Lock()
+		p.conn, p.ch, ch = conn, nil, nil
+		p.mu.Unlock()
 	}
-	if p.ch == nil || p.ch.IsClosed() {
-		ch, err := p.conn.Channel()
-		if err != nil {
+	if ch == nil || ch.IsClosed() {
+		var err error
+		if ch, err = conn.Channel(); err != nil {
 			return nil, fmt.Errorf("open channel: %w", err)
 		}
-		p.ch = ch
+		p.mu.Lock()
+		if p.conn == conn {
+			p.ch = ch
+		}
+		p.mu.Unlock()
 	}
-	return p.ch, nil
+	return ch, nil
 }
 
 func (p *Poller) connClosed() bool {
@@ -190,12 +215,13 @@ func (p *Poller) dropChannel() {
 	p.ch = nil
 }
 
-// Close closes the connection; a later Poll opens a new one.
+// Close closes the connection; a later Poll opens a new one. It does not wait for the
+// broker's close-ok beyond the poll's timeout: a broker that froze never sends it.
 func (p *Poller) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn != nil {
-		_ = p.conn.Close()
+		_ = p.conn.CloseDeadline(time.Now().Add(min(p.cfg.Timeout, time.Second)))
 	}
 	p.conn, p.ch = nil, nil
 }

@@ -204,29 +204,28 @@ func TestPollerSurvivesAMissingQueue(t *testing.T) {
 	}
 }
 
-// TestPollerSaysNothingOfQueuesNotDeclaredYet: before the worker consumes, its queues may not
-// exist yet; they are counted missing, but only a queue missing while it consumes is logged.
-func TestPollerSaysNothingOfQueuesNotDeclaredYet(t *testing.T) {
+// TestRunWaitsForTheWorkerToConsume: before the worker consumes, its queues may not exist yet;
+// Run's first poll waits for it, so a start counts and logs no missing queue.
+func TestRunWaitsForTheWorkerToConsume(t *testing.T) {
 	url := testenv.AMQPURL(t)
 	missing := backlog.Queue{Name: testenv.Name("ewtest-backlog-early"), Consumer: "cache", Kind: backlog.KindWork}
-	var consuming atomic.Bool
-	p, m, logs := newPollerConsuming(t, url, consuming.Load, missing)
-	if err := p.Poll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := testutil.ToFloat64(m.PollErrors.WithLabelValues(backlog.ReasonMissing)); got != 1 {
-		t.Errorf("poll errors (missing) = %v, want 1", got)
+	var consuming, asked atomic.Bool
+	p, m, logs := newPollerConsuming(t, url, func() bool { asked.Store(true); return consuming.Load() }, missing)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, asked.Load)
+	time.Sleep(500 * time.Millisecond) // two more checks
+	if got := testutil.ToFloat64(m.PollErrors.WithLabelValues(backlog.ReasonMissing)); got != 0 {
+		t.Errorf("poll errors (missing) = %v before the worker consumes, want 0", got)
 	}
 	if strings.Contains(logs.String(), missing.Name) {
-		t.Errorf("a queue missing before the worker consumes is logged:\n%s", logs)
+		t.Errorf("a queue is logged before the worker consumes:\n%s", logs)
 	}
 	consuming.Store(true)
-	if err := p.Poll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(logs.String(), `"level":"WARN"`) || !strings.Contains(logs.String(), missing.Name) {
-		t.Errorf("a queue missing while the worker consumes is not logged:\n%s", logs)
-	}
+	waitFor(t, func() bool { return testutil.ToFloat64(m.PollErrors.WithLabelValues(backlog.ReasonMissing)) == 1 })
+	waitFor(t, func() bool { return strings.Contains(logs.String(), missing.Name) })
 }
 
 // missing2 is a second queue that does not exist, last in the list.
@@ -344,5 +343,15 @@ func TestPollAfterItsContextEndedCountsNothing(t *testing.T) {
 	}
 	if logs.String() != "" {
 		t.Errorf("a shutdown logged:\n%s", logs)
+	}
+}
+
+// waitFor polls cond for up to 15 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 15s")
+		}
 	}
 }
