@@ -14,7 +14,7 @@ const (
 	// Attempt counts the attempts at the event, this one included (1 for the first).
 	Attempt = attribute.Key("eventworker.attempt")
 	// Outcome is what the worker did with the delivery: the outcome label of
-	// eventworker_events_processed_total (ok, retried, dead_lettered, duplicate, ...).
+	// eventworker_handler_outcomes_total (ok, retried, dead_lettered, duplicate, ...).
 	Outcome = attribute.Key("eventworker.outcome")
 	// ErrorClass classifies a failure: transient, permanent, unavailable, later, suppressed,
 	// exhausted (retries spent), invalid.
