@@ -93,6 +93,8 @@ type App struct {
 	Backlog *backlog.Poller
 
 	closers []func()
+	// stopBy is when what is left to stop after the worker must be done, set by Serve.
+	stopBy time.Time
 }
 
 // New builds the worker from cfg: the registry (loaded and linted), the Redis client, the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 
-	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/debugserver"
 )
 
@@ -12,9 +11,9 @@ import (
 // worker's state, for `eventworker inspect`); stop shuts it down, after the worker, so that a
 // drain can be watched to its end. With the setting empty nothing listens: srv is nil and stop
 // does nothing.
-func (a *App) startDebug(ctx context.Context) (srv *debugserver.Server, stop func(), err error) {
+func (a *App) startDebug(ctx context.Context) (srv *debugserver.Server, stop func(context.Context), err error) {
 	if a.Config.DebugAddr == "" {
-		return nil, func() {}, nil
+		return nil, func(context.Context) {}, nil
 	}
 	srv = debugserver.New(a.Config.DebugAddr, a.Worker, a.Config.Redacted())
 	if err := srv.Start(ctx); err != nil {
@@ -26,11 +25,9 @@ func (a *App) startDebug(ctx context.Context) (srv *debugserver.Server, stop fun
 	} else {
 		log.Warn("debug listener started on an address other hosts may reach: it serves profiles and the IDs of the events being handled to anyone who connects; bind it to 127.0.0.1 unless only a port-forward reaches this one")
 	}
-	return srv, func() {
-		// A profile being taken is cut short: the process is about to exit.
-		sctx, cancel := context.WithTimeout(context.Background(), config.ExitMargin/2)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
+	return srv, func(ctx context.Context) {
+		// A profile being taken is cut short when ctx ends: the process is about to exit.
+		if err := srv.Shutdown(ctx); err != nil {
 			a.Logger.Warn("debug listener shutdown", "error", err.Error())
 		}
 	}, nil

@@ -26,7 +26,7 @@ func TestNoDebugListenerUnlessSet(t *testing.T) {
 	if err != nil || srv != nil {
 		t.Fatalf("EVENTWORKER_DEBUG_ADDR empty: listener %v, error %v; want none", srv, err)
 	}
-	stop()
+	stop(context.Background())
 }
 
 // TestDebugListenerShowsEventInFlight runs the worker as `eventworker run` does, with the debug

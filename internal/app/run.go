@@ -35,19 +35,22 @@ func (a *App) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer stopDebug()
 	srv := health.New(cfg.HTTPAddr, a.Prometheus,
 		health.Check{Name: "rabbitmq", Fn: a.Worker.Ready},
 		health.Check{Name: "redis", Fn: a.RedisReady},
 	)
 	srv.OnReady = func(ready bool) { m.Ready.Set(boolFloat(ready)) }
 	if err := srv.Start(ctx); err != nil {
+		stopDebug(context.Background())
 		return err
 	}
 	// Keep eventworker_ready current when nothing probes /readyz.
 	go srv.Watch(ctx, 10*time.Second)
+	backlogDone := make(chan struct{})
 	if a.Backlog != nil {
-		go a.Backlog.Run(ctx)
+		go func() { defer close(backlogDone); a.Backlog.Run(ctx) }()
+	} else {
+		close(backlogDone)
 	}
 	log.Info("eventworker starting", "version", version.Current(), "http_addr", cfg.HTTPAddr,
 		"queue_prefix", cfg.QueuePrefix, "consumers", strings.Join(a.Registry.Consumers(), ","))
@@ -57,11 +60,18 @@ func (a *App) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, srv.SetDraining)
 	defer stop()
 	runErr := a.Worker.Run(ctx)
-	// Scrapes and probes answer in milliseconds; the shutdown's deadline is past or near.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), config.ExitMargin/2)
+	// The shutdown's deadline is past or near: what is left to stop (the listeners, the
+	// poller, then Close's flush of the last spans) shares three quarters of the exit's margin.
+	a.stopBy = time.Now().Add(config.ExitMargin * 3 / 4)
+	stopCtx, cancel := context.WithDeadline(context.Background(), a.stopBy)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	if err := srv.Shutdown(stopCtx); err != nil {
 		log.Warn("http shutdown", "error", err.Error())
+	}
+	stopDebug(stopCtx)
+	select {
+	case <-backlogDone:
+	case <-stopCtx.Done():
 	}
 	return runErr
 }

@@ -46,9 +46,14 @@ func StartTracing(ctx context.Context, log *slog.Logger) (*otlp.Tracing, error) 
 	return t, nil
 }
 
-// stopTracing flushes the spans still buffered, within the exit's margin.
+// stopTracing flushes the spans still buffered, within what Serve left of the exit's margin
+// (half of it after no Serve).
 func (a *App) stopTracing(log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), config.ExitMargin/2)
+	by := a.stopBy
+	if by.IsZero() {
+		by = time.Now().Add(config.ExitMargin / 2)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), by)
 	defer cancel()
 	if err := a.Tracing.Shutdown(ctx); err != nil {
 		log.Warn("tracing: the last spans were not all exported", "error", err.Error())
