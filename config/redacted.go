@@ -15,6 +15,9 @@ func (c *Config) Redacted() map[string]string {
 func (s setting) shown(c *Config) string {
 	v := s.get(c)
 	if s.secret && v != "" {
+		if s.redact != nil {
+			return s.redact(v)
+		}
 		v = redactURL(v)
 	}
 	return v

@@ -29,7 +29,7 @@ func (n Node) Redacted() string { return RedactURL(n.URL) }
 
 // Parse reads a comma-separated list of amqp:// or amqps:// URLs, every one with the same
 // virtual host. Its error wraps ErrInvalidList and names every bad element by its position,
-// with its password masked.
+// with its password masked; the elements that are good are returned with it.
 func Parse(raw string) ([]Node, error) {
 	parts := strings.Split(raw, ",")
 	var nodes []Node
@@ -73,10 +73,7 @@ func Parse(raw string) ([]Node, error) {
 		}
 		nodes = append(nodes, n)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return nodes, nil
+	return nodes, errors.Join(errs...)
 }
 
 // Addrs returns the host:port of every node, in order.
