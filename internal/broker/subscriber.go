@@ -110,7 +110,7 @@ type Subscriber struct {
 	mu      sync.Mutex
 	conn    *amqp.Connection
 	subs    []*subscription
-	dialErr error // the last dial's error, nil once a dial succeeded; logged when it changes
+	dialErr error  // the last dial's error, nil once a dial succeeded; logged when it changes
 	node    string // the node of conn, host:port
 
 	stopping  chan struct{} // closed by Stop

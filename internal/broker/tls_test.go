@@ -17,9 +17,9 @@ func TestTLSConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name, url, ca   string
-		wantNil         bool
-		wantErr         string
+		name, url, ca string
+		wantNil       bool
+		wantErr       string
 		// wantServerName is empty: each connection sets its node's (amqpnodes.Dialer).
 		wantServerName  string
 		wantCertificate bool
