@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"sync"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -60,7 +61,11 @@ func NewDialer(cfg DialerConfig) (*Dialer, error) {
 // node. When none opens, the error of a one-node list is that node's as amqp091 returned it;
 // a longer list's joins every node's, each named by its address. Waiting between rounds is the
 // caller's: its backoff.
-func (d *Dialer) Dial() (*amqp.Connection, Node, error) {
+func (d *Dialer) Dial() (*amqp.Connection, Node, error) { return d.DialUsing(nil) }
+
+// DialUsing is Dial with dial, when not nil, as the TCP dial function of this call's
+// connections instead of the configuration's: one bounded by the caller's context, say.
+func (d *Dialer) DialUsing(dial func(network, addr string) (net.Conn, error)) (*amqp.Connection, Node, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	nodes := d.cfg.Nodes
@@ -68,7 +73,11 @@ func (d *Dialer) Dial() (*amqp.Connection, Node, error) {
 	for range nodes {
 		n := nodes[d.next]
 		d.next = (d.next + 1) % len(nodes)
-		conn, err := amqp.DialConfig(n.URL, d.configFor(n))
+		cfg := d.configFor(n)
+		if dial != nil {
+			cfg.Dial = dial
+		}
+		conn, err := amqp.DialConfig(n.URL, cfg)
 		if err != nil {
 			if len(nodes) == 1 {
 				return nil, n, err
