@@ -9,6 +9,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
 
 // ErrUnreachable marks a poll that could not reach the broker, or that the broker did not
@@ -19,7 +21,8 @@ var ErrUnreachable = errors.New("RabbitMQ unreachable")
 // connection and one channel, separate from the ones that consume and publish, so that a
 // passive declare of a missing queue, which closes its channel, disturbs nothing else.
 type Poller struct {
-	cfg Config
+	cfg    Config
+	dialer *amqpnodes.Dialer
 	m   *Metrics
 	log *slog.Logger
 
@@ -41,7 +44,19 @@ func New(cfg Config) (*Poller, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Poller{cfg: cfg, m: cfg.Metrics, log: cfg.Logger, missing: map[string]bool{}}, nil
+	nodes, _ := amqpnodes.Parse(cfg.URL) // Validate parsed it
+	dialer, err := amqpnodes.NewDialer(amqpnodes.DialerConfig{
+		Nodes: nodes, Client: cfg.ConnectionName, Logger: cfg.Logger, Observe: cfg.Observe,
+		AMQP: amqp.Config{
+			Properties:      amqp.Table{"connection_name": cfg.ConnectionName},
+			Dial:            amqp.DefaultDial(cfg.Timeout),
+			TLSClientConfig: cfg.TLS,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Poller{cfg: cfg, dialer: dialer, m: cfg.Metrics, log: cfg.Logger, missing: map[string]bool{}}, nil
 }
 
 // Interval is the time between two polls.
@@ -156,12 +171,7 @@ func (p *Poller) channel() (*amqp.Channel, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil || p.conn.IsClosed() {
-		cfg := amqp.Config{
-			Properties:      amqp.Table{"connection_name": p.cfg.ConnectionName},
-			Dial:            amqp.DefaultDial(p.cfg.Timeout),
-			TLSClientConfig: p.cfg.TLS.Clone(),
-		}
-		conn, err := amqp.DialConfig(p.cfg.URL, cfg)
+		conn, _, err := p.dialer.Dial()
 		if err != nil {
 			return nil, fmt.Errorf("connect: %w", err)
 		}
