@@ -226,7 +226,9 @@ type nodeGauge struct {
 }
 
 // ObserveNode implements publisher.NodeObserver.
-func (g nodeGauge) ObserveNode(node string, connected bool) { g.m.AMQPConnected(g.client, node, connected) }
+func (g nodeGauge) ObserveNode(node string, connected bool) {
+	g.m.AMQPConnected(g.client, node, connected)
+}
 
 // onClose registers f for Close, which runs them last in, first out.
 func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }

@@ -23,8 +23,8 @@ var ErrUnreachable = errors.New("RabbitMQ unreachable")
 type Poller struct {
 	cfg    Config
 	dialer *amqpnodes.Dialer
-	m   *Metrics
-	log *slog.Logger
+	m      *Metrics
+	log    *slog.Logger
 
 	// mu guards conn and ch, which Poll opens and Close closes; the watchdog of a slow
 	// poll closes the connection from its own goroutine.
