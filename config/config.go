@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
 
 // Config is the worker's effective configuration.
@@ -158,14 +160,18 @@ func (c *Config) Validate() error {
 
 // validateServices checks the URLs of RabbitMQ and Redis.
 func (c *Config) validateServices(bad func(string, ...any)) {
-	u, err := url.Parse(c.AMQPURL)
-	if err != nil || u.Host == "" {
-		bad("EVENTWORKER_AMQP_URL: %q is not a URL with a host (example: amqp://host:port/)", redactURL(c.AMQPURL))
-	} else if u.Scheme != "amqp" && u.Scheme != "amqps" {
-		bad("EVENTWORKER_AMQP_URL: scheme %q is not one of amqp, amqps", u.Scheme)
+	nodes, err := amqpnodes.Parse(c.AMQPURL)
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			bad("EVENTWORKER_AMQP_URL: %w", e)
+		}
 	}
-	if err == nil && c.AMQPCAFile != "" && u.Scheme != "amqps" {
-		bad("EVENTWORKER_AMQP_CA_FILE is set but EVENTWORKER_AMQP_URL uses %s://, where it would be ignored: use amqps://", u.Scheme)
+	if c.AMQPCAFile != "" {
+		for i, n := range nodes {
+			if n.URI.Scheme != "amqps" {
+				bad("EVENTWORKER_AMQP_CA_FILE is set but node %d of EVENTWORKER_AMQP_URL (%s) uses %s://, where it would be ignored: use amqps://", i+1, n.Addr, n.URI.Scheme)
+			}
+		}
 	}
 	redisSchemes := []string{"redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"}
 	if u, err := url.Parse(c.RedisURL); err != nil || !slices.Contains(redisSchemes, u.Scheme) || (u.Host == "" && u.Scheme != "unix") {

@@ -69,7 +69,7 @@ func TestEnvironmentFlagsAndFiles(t *testing.T) {
 
 func TestEveryProblemAtOnce(t *testing.T) {
 	_, err := Load(env(map[string]string{
-		"EVENTWORKER_AMQP_URL":               "http://x:pw@host/",
+		"EVENTWORKER_AMQP_URL":               "amqp://x:pw@host/,http://x:pw@host2/",
 		"EVENTWORKER_REDIS_URL":              "nonsense",
 		"EVENTWORKER_QUEUE_TYPE":             "stream",
 		"EVENTWORKER_LOG_LEVEL":              "loud",
@@ -86,10 +86,10 @@ func TestEveryProblemAtOnce(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{
-		"EVENTWORKER_AMQP_URL: scheme \"http\"", "EVENTWORKER_REDIS_URL and EVENTWORKER_REDIS_URL_FILE are both set",
+		`EVENTWORKER_AMQP_URL: invalid AMQP URL list: element 2 "http://x:xxxxx@host2/": not an amqp:// or amqps:// URL`, "EVENTWORKER_REDIS_URL and EVENTWORKER_REDIS_URL_FILE are both set",
 		"EVENTWORKER_LOG_LEVEL", "EVENTWORKER_CONCURRENCY: \"many\"",
 		"EVENTWORKER_LEASE_TTL", "EVENTWORKER_RETRY_DELAYS: 10ms",
-		"EVENTWORKER_AMQP_CA_FILE is set but EVENTWORKER_AMQP_URL uses http://",
+		"EVENTWORKER_AMQP_CA_FILE is set but node 1 of EVENTWORKER_AMQP_URL (host:5672) uses amqp://",
 		"EVENTWORKER_PLATFORM_SUPPORT_EMAIL: \"Support <support@platform.example>\" is not a bare address",
 	} {
 		if !strings.Contains(msg, want) {
@@ -147,6 +147,56 @@ func TestBacklogInterval(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "EVENTWORKER_BACKLOG_INTERVAL="+tt.printed+"\n") {
 				t.Errorf("config prints no EVENTWORKER_BACKLOG_INTERVAL=%s:\n%s", tt.printed, out.String())
+			}
+		})
+	}
+}
+
+// TestAMQPURLList reads a list of node URLs: a list of good URLs is taken as it is and printed
+// with every password masked; every bad element is reported, by its position.
+func TestAMQPURLList(t *testing.T) {
+	tests := []struct {
+		name, url, caFile string
+		wantErr           []string
+	}{
+		{name: "one URL", url: "amqp://u:s3cret@rabbit:5672/vh"},
+		{name: "three nodes", url: "amqp://u:s3cret@r1:5672/vh,amqp://u:s3cret@r2:5672/vh,amqp://u:s3cret@r3:5672/vh"},
+		{name: "amqps with a CA file", url: "amqps://u:s3cret@r1/vh,amqps://u:s3cret@r2/vh", caFile: "/etc/ca.pem"},
+		{name: "every bad element", url: "amqp://u:s3cret@r1/vh,,amqp://u:s3cret@r3/other,amqp://u:s3cret@r1/vh",
+			wantErr: []string{
+				"EVENTWORKER_AMQP_URL: invalid AMQP URL list: element 2: empty",
+				`EVENTWORKER_AMQP_URL: invalid AMQP URL list: element 3 "amqp://u:xxxxx@r3/other": vhost "other" differs from "vh" of the first`,
+				`EVENTWORKER_AMQP_URL: invalid AMQP URL list: element 4 "amqp://u:xxxxx@r1/vh": node r1:5672 is element 1 already`,
+			}},
+		{name: "a CA file and a node without TLS", url: "amqps://u:s3cret@r1/vh,amqp://u:s3cret@r2/vh", caFile: "/etc/ca.pem",
+			wantErr: []string{"EVENTWORKER_AMQP_CA_FILE is set but node 2 of EVENTWORKER_AMQP_URL (r2:5672) uses amqp://"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(env(map[string]string{"EVENTWORKER_AMQP_URL": tc.url, "EVENTWORKER_AMQP_CA_FILE": tc.caFile}), nil)
+			if len(tc.wantErr) > 0 {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				for _, want := range tc.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error lacks %q:\n%v", want, err)
+					}
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("error shows a password:\n%v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.AMQPURL != tc.url {
+				t.Errorf("AMQPURL = %q, want %q", c.AMQPURL, tc.url)
+			}
+			shown := c.Redacted()["EVENTWORKER_AMQP_URL"]
+			if strings.Contains(shown, "s3cret") || strings.Count(shown, "xxxxx") != strings.Count(tc.url, "s3cret") {
+				t.Errorf("shown as %q", shown)
 			}
 		})
 	}

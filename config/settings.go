@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
 
 // setting is one configuration item: its variable, flag, default and how to read and print it.
@@ -17,7 +19,8 @@ type setting struct {
 	secret bool // may come from env+"_FILE"; printed redacted
 	set    func(*Config, string) error
 	get    func(*Config) string
-	// redact, when set, is how the value is printed instead of as it is.
+	// redact, when set, is how the value is printed instead of as it is (a secret's
+	// otherwise: redactURL).
 	redact func(string) string
 }
 
@@ -66,7 +69,9 @@ var settings = func() []setting {
 	var s []setting
 	add := func(st setting) { s = append(s, st) }
 	set, get := str(func(c *Config) *string { return &c.AMQPURL })
-	add(mk("EVENTWORKER_AMQP_URL", "amqp-url", "amqp://guest:guest@localhost:5672/", "RabbitMQ URL (amqp:// or amqps://)", true, set, get))
+	amqpURL := mk("EVENTWORKER_AMQP_URL", "amqp-url", "amqp://guest:guest@localhost:5672/", "RabbitMQ URL (amqp:// or amqps://), or the comma-separated URLs of several nodes of one cluster (same vhost): the worker connects to the first that answers and moves to the next when its connection dies", true, set, get)
+	amqpURL.redact = amqpnodes.Redact
+	add(amqpURL)
 	set, get = str(func(c *Config) *string { return &c.AMQPCAFile })
 	add(mk("EVENTWORKER_AMQP_CA_FILE", "amqp-ca-file", "", "PEM file of the CAs trusted for amqps:// instead of the system's", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.RedisURL })

@@ -157,6 +157,7 @@ func knownMetrics(t *testing.T) map[string]bool {
 	m.ObserveLag("t", time.Second)
 	m.SetBuildInfo("v", "r", "go")
 	m.SetReady(true)
+	m.InitAMQPNodes(metrics.ClientConsume, []string{"rabbit:5672"})
 	mm.Sent.WithLabelValues("t")
 	mm.Failed.WithLabelValues("t", mailer.ReasonPermanent)
 	mm.Suppressed.WithLabelValues("t")

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
 
 const (
@@ -25,6 +27,8 @@ const (
 type amqpSender struct {
 	cfg Config
 	log *slog.Logger
+	// dialer chooses the node of each connection.
+	dialer *amqpnodes.Dialer
 	// cur is the current session; it is replaced while holding dialing.
 	cur atomic.Pointer[session]
 	// dialing is held by the one goroutine that dials; a channel so that waiting honours ctx.
@@ -33,13 +37,17 @@ type amqpSender struct {
 }
 
 func newAMQPSender(ctx context.Context, cfg Config) (*amqpSender, error) {
-	sess, err := dialSession(ctx, cfg)
+	dialer, err := newDialer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := &amqpSender{cfg: cfg, log: cfg.Logger, dialing: make(chan struct{}, 1)}
+	sess, err := dialSession(ctx, cfg, dialer)
+	if err != nil {
+		return nil, err
+	}
+	s := &amqpSender{cfg: cfg, log: cfg.Logger, dialer: dialer, dialing: make(chan struct{}, 1)}
 	s.cur.Store(sess)
-	s.log.Info("AMQP publisher connected", "url", redactURL(cfg.URL), "exchange", cfg.Exchange,
+	s.log.Info("AMQP publisher connected", "url", redactURL(cfg.URL), "node", sess.node, "exchange", cfg.Exchange,
 		"connection_name", cfg.ConnectionName, "channels", cfg.Channels)
 	return s, nil
 }
@@ -187,10 +195,10 @@ func (s *amqpSender) session(ctx context.Context) (*session, error) {
 
 	backoff := redialBackoff
 	for attempt := 1; ; attempt++ {
-		sess, err := dialSession(ctx, s.cfg)
+		sess, err := dialSession(ctx, s.cfg, s.dialer)
 		if err == nil {
 			s.cur.Store(sess)
-			s.log.Info("AMQP publisher reconnected", "url", redactURL(s.cfg.URL), "attempt", attempt)
+			s.log.Info("AMQP publisher reconnected", "url", redactURL(s.cfg.URL), "node", sess.node, "attempt", attempt)
 			return sess, nil
 		}
 		if attempt == redialAttempts {

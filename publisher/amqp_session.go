@@ -8,6 +8,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
 
 // Exchange flags of Kombu's Exchange(name, type="topic"); whoever declares first wins, so any
@@ -29,6 +31,8 @@ const (
 
 // session is one AMQP connection and its pool of confirm-mode channels.
 type session struct {
+	// node is the host:port of the connection's node.
+	node string
 	conn *amqp.Connection
 	// idle holds the channels no publish is using; a publish takes one and gives it back.
 	idle chan *confirmChannel
@@ -44,16 +48,34 @@ type confirmChannel struct {
 	closes  chan *amqp.Error
 }
 
-// dialSession connects, declares the exchange and fills the channel pool.
-func dialSession(ctx context.Context, cfg Config) (*session, error) {
+// newDialer returns the dialer of cfg.URL's nodes; Validate has checked the URL.
+func newDialer(cfg Config) (*amqpnodes.Dialer, error) {
+	nodes, err := amqpnodes.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: url: %w", ErrInvalidConfig, err)
+	}
+	var observe func(string, bool)
+	if cfg.NodeObserver != nil {
+		observe = cfg.NodeObserver.ObserveNode
+	}
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(cfg.ConnectionName)
-	// A clone: amqp091 fills an empty ServerName in the config it is given.
-	conn, err := amqp.DialConfig(cfg.URL, amqp.Config{Properties: props, Dial: contextDial(ctx), TLSClientConfig: cfg.TLSConfig.Clone()})
+	// The dialer clones the TLS configuration for each node: amqp091 fills an empty ServerName.
+	return amqpnodes.NewDialer(amqpnodes.DialerConfig{
+		Nodes: nodes, Client: cfg.ConnectionName, Logger: cfg.Logger, Observe: observe,
+		AMQP: amqp.Config{Properties: props, TLSClientConfig: cfg.TLSConfig},
+	})
+}
+
+// dialSession connects to the next node that answers, declares the exchange and fills the
+// channel pool.
+func dialSession(ctx context.Context, cfg Config, dialer *amqpnodes.Dialer) (*session, error) {
+	conn, node, err := dialer.DialUsing(contextDial(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", redactURL(cfg.URL), err)
 	}
 	s := &session{
+		node: node.Addr,
 		conn: conn,
 		idle: make(chan *confirmChannel, cfg.Channels),
 		done: make(chan struct{}),

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -27,12 +26,20 @@ const maxProducer = 128
 
 // Config configures a Publisher. Zero values take the defaults noted on each field.
 type Config struct {
-	// URL is the AMQP URL of the broker, e.g. amqp://user:pass@host:5672/vhost. New requires
-	// it; NewWithSender ignores it.
+	// URL is the AMQP URL of the broker, e.g. amqp://user:pass@host:5672/vhost, or the
+	// comma-separated URLs of the nodes of one cluster, with the same vhost
+	// (amqp://u:p@rabbit-1:5672/shop,amqp://u:p@rabbit-2:5672/shop; see package amqpnodes).
+	// The publisher connects to the first node that answers; when its connection dies, the
+	// next publish connects to the next node, round robin. New requires it; NewWithSender
+	// ignores it.
 	URL string
-	// TLSConfig, when set, is used for an amqps:// URL instead of one built from the URL's
-	// cacertfile, certfile and keyfile parameters (system CAs when there are none).
+	// TLSConfig, when set, is used for amqps:// URLs instead of one built from each URL's
+	// cacertfile, certfile and keyfile parameters (system CAs when there are none). Its
+	// ServerName, when empty, is each node's server_name_indication parameter, or else its host.
 	TLSConfig *tls.Config
+	// NodeObserver, when set, is told the node of each connection that opens and closes: for
+	// a metric or a log of the node the publisher is on.
+	NodeObserver NodeObserver
 	// Exchange is the topic exchange to publish to; default: the registry's Exchange(), "events".
 	Exchange string
 	// Producer is the name of the producing service, sent as the envelope's producer and as the
@@ -55,6 +62,13 @@ type Config struct {
 	// traces), and none without one. Whatever the provider, the caller's trace context travels
 	// in the traceparent and tracestate headers, so consumers continue the caller's trace.
 	TracerProvider trace.TracerProvider
+}
+
+// NodeObserver follows the RabbitMQ node a publisher is connected to.
+type NodeObserver interface {
+	// ObserveNode is called with a node's host:port (never credentials) and true when a
+	// connection to it opens, and false when that connection closes.
+	ObserveNode(node string, connected bool)
 }
 
 // setDefaults fills the zero fields. A default registry that fails to load is left nil for
@@ -90,8 +104,8 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	var problems []error
 	if c.URL != "" {
-		if err := validateURL(c.URL); err != nil {
-			problems = append(problems, err)
+		if _, err := amqpnodes.Parse(c.URL); err != nil {
+			problems = append(problems, fmt.Errorf("url: %w", err))
 		}
 	}
 	if c.Registry == nil {
@@ -116,25 +130,5 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// validateURL checks an AMQP URL without echoing it: url.Parse's errors quote the whole URL,
-// password included.
-func validateURL(raw string) error {
-	_, err := amqp.ParseURI(raw)
-	if err == nil {
-		return nil
-	}
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	return fmt.Errorf("url: not a valid AMQP URL: %w", err)
-}
-
-// redactURL renders an AMQP URL for logs and errors, password masked.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+// redactURL renders an AMQP URL or list of them for logs and errors, passwords masked.
+func redactURL(raw string) string { return amqpnodes.Redact(raw) }

@@ -71,7 +71,7 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 		{
 			name: "unparsable URL",
 			cfg:  Config{URL: "amqp://guest:s3cret@host:port/", Registry: reg, Exchange: "e", ConfirmTimeout: 1, Channels: 1},
-			want: []string{"url: not a valid AMQP URL"},
+			want: []string{"url: invalid AMQP URL list"},
 		},
 	}
 	for _, tc := range tests {

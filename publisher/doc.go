@@ -15,6 +15,11 @@
 // the dropped connection took with it is sent once more on the new one (consumers deduplicate by
 // event_id).
 //
+// Config.URL may list several nodes of one cluster, comma-separated (package amqpnodes): the
+// publisher connects to the first that answers, and when its connection dies it dials the next
+// node, round robin, so a publish after a node's death goes to another node. A publish that the
+// dead node took with it is sent once more there: consumers see it twice and deduplicate it.
+//
 // Elsewhere (NewWithSender) it hands the same validated body to a Sender: package watermillbus
 // has one for any Watermill message.Publisher, such as gochannel's, for in-process use. It lives
 // in its own package, so producers on RabbitMQ compile neither Watermill nor it.

@@ -29,6 +29,7 @@ import (
 	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/internal/worker/handling"
 	"github.com/eventworker/eventworker/publisher"
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 	"github.com/eventworker/eventworker/publisher/watermillbus"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -179,15 +180,26 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		if deps.TLS, err = broker.TLSConfig(cfg.AMQPURL, cfg.AMQPCAFile); err != nil {
 			return nil, fmt.Errorf("EVENTWORKER_AMQP_CA_FILE: %w", err)
 		}
+		// Every AMQP client has its series of eventworker_amqp_connected_node, one per node.
+		nodes, err := amqpnodes.Parse(cfg.AMQPURL)
+		if err != nil {
+			return nil, fmt.Errorf("EVENTWORKER_AMQP_URL: %w", err)
+		}
+		for _, c := range metrics.AllClients() {
+			a.Metrics.InitAMQPNodes(c, amqpnodes.Addrs(nodes))
+		}
 		lazy := &lazyPublisher{cfg: publisher.Config{URL: cfg.AMQPURL, TLSConfig: deps.TLS, Registry: a.Registry,
-			Producer: "eventworker", ConnectionName: "eventworker-derived", Logger: log, TracerProvider: a.Tracing.Provider}}
+			Producer: "eventworker", ConnectionName: "eventworker-derived", Logger: log, TracerProvider: a.Tracing.Provider,
+			NodeObserver: nodeGauge{a.Metrics, metrics.ClientDerived}}}
 		a.onClose(func() { _ = lazy.Close() })
 		derived = lazy
-		deps.Confirmer = broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second, deps.TLS)
+		deps.Confirmer = broker.NewConfirmer(cfg.AMQPURL, "eventworker-confirm", 10*time.Second, deps.TLS,
+			broker.WithConfirmerLogger(log), broker.WithConfirmerObserve(nodeGauge{a.Metrics, metrics.ClientConfirm}.ObserveNode))
 		a.onClose(func() { _ = deps.Confirmer.Close() })
 		// The worker declares its queues when it starts consuming: no missing queue before.
 		consuming := func() bool { return a.Worker != nil && a.Worker.Ready(context.Background()) == nil }
-		if a.Backlog, err = newBacklog(cfg, a.Registry, deps.TLS, a.Prometheus, log, consuming); err != nil {
+		if a.Backlog, err = newBacklog(cfg, a.Registry, deps.TLS, a.Prometheus, log, consuming,
+			nodeGauge{a.Metrics, metrics.ClientBacklog}.ObserveNode); err != nil {
 			return nil, err
 		}
 	} else {
@@ -206,6 +218,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		return nil, err
 	}
 	return a, nil
+}
+
+// nodeGauge sets an AMQP client's series of eventworker_amqp_connected_node; it is a
+// publisher.NodeObserver.
+type nodeGauge struct {
+	m      *metrics.Metrics
+	client string
+}
+
+// ObserveNode implements publisher.NodeObserver.
+func (g nodeGauge) ObserveNode(node string, connected bool) {
+	g.m.AMQPConnected(g.client, node, connected)
 }
 
 // onClose registers f for Close, which runs them last in, first out.

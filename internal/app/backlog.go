@@ -14,12 +14,12 @@ import (
 
 // newBacklog builds the poller of the queues' depth for a worker on RabbitMQ, with its metrics
 // registered in reg; nil when EVENTWORKER_BACKLOG_INTERVAL is 0.
-func newBacklog(cfg *config.Config, reg *registry.Registry, tlsConf *tls.Config, prom prometheus.Registerer, log *slog.Logger, consuming func() bool) (*backlog.Poller, error) {
+func newBacklog(cfg *config.Config, reg *registry.Registry, tlsConf *tls.Config, prom prometheus.Registerer, log *slog.Logger, consuming func() bool, observe func(string, bool)) (*backlog.Poller, error) {
 	if cfg.BacklogInterval <= 0 {
 		return nil, nil
 	}
 	p, err := backlog.New(backlog.Config{
-		URL: cfg.AMQPURL, TLS: tlsConf, Interval: cfg.BacklogInterval,
+		URL: cfg.AMQPURL, TLS: tlsConf, Interval: cfg.BacklogInterval, Observe: observe,
 		// A poll that takes longer than the interval is a broker in trouble.
 		Timeout: min(cfg.BacklogInterval, backlog.DefaultTimeout),
 		Queues:  backlog.QueuesOf(cfg.QueuePrefix, reg.Consumers(), cfg.RetryDelays),

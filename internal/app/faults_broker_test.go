@@ -29,3 +29,19 @@ func TestFaultBrokerRestartMidStream(t *testing.T) {
 		return len(f.sink.Messages())
 	})
 }
+
+// TestFaultBrokerKilledMidStream is TestFaultBrokerRestartMidStream with the node killed
+// (SIGKILL of its Erlang VM) instead of shut down: no connection is closed by the broker, and
+// the quorum queues recover from their logs when it starts again.
+func TestFaultBrokerKilledMidStream(t *testing.T) {
+	node := testenv.StartRabbitNode(t)
+	f := startFaultEnv(t, node.URL)
+	f.start()
+	f.start()
+	f.runFault("RabbitMQ killed (SIGKILL) and started", func() int {
+		node.Kill()
+		time.Sleep(faultBrokerDown)
+		node.Start()
+		return len(f.sink.Messages())
+	})
+}

@@ -30,8 +30,15 @@ func (f *faultEnv) publishOrders(n int) map[string]bool {
 		f.t.Fatal(err)
 	}
 	defer pub.Close()
+	return f.publishOrdersWith(pub, 0, n)
+}
+
+// publishOrdersWith publishes n order.created events with pub, numbered from first, and returns
+// the Message-IDs of their emails.
+func (f *faultEnv) publishOrdersWith(pub *publisher.Publisher, first, n int) map[string]bool {
+	f.t.Helper()
 	want := map[string]bool{}
-	for i := range n {
+	for i := first; i < first+n; i++ {
 		id := uuid.NewString()
 		if _, err := pub.Publish(context.Background(), publisher.Event{ID: id, TenantID: "t1", Data: &registry.OrderCreated{
 			OrderID: fmt.Sprintf("o%d", i), CustomerID: "c1", CustomerEmail: fmt.Sprintf("c%d@example.com", i),
@@ -42,6 +49,20 @@ func (f *faultEnv) publishOrders(n int) map[string]bool {
 		want[handlers.MessageID(id, emails.OrderReceived, faultFromAddr)] = true
 	}
 	return want
+}
+
+// sinkHolds reports whether the SMTP sink received an email of every Message-ID of want.
+func (f *faultEnv) sinkHolds(want map[string]bool) bool {
+	got := map[string]bool{}
+	for _, m := range f.sink.Messages() {
+		got[messageID(m.Data)] = true
+	}
+	for id := range want {
+		if !got[id] {
+			return false
+		}
+	}
+	return true
 }
 
 // logLines counts the lines of every worker's log that contain s.

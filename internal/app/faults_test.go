@@ -4,7 +4,7 @@
 // SIGKILL in the middle of a stream of mixed events; the test then counts what was published
 // against what took effect. They run alone in CI:
 //
-//	go test -tags faults -count=1 -timeout 600s -run Fault ./internal/app/
+//	go test -tags faults -count=1 -timeout 900s -run Fault ./internal/app/
 
 package app
 

@@ -36,7 +36,7 @@ func (a *App) Serve(ctx context.Context) error {
 		return err
 	}
 	srv := health.New(cfg.HTTPAddr, a.Prometheus,
-		health.Check{Name: "rabbitmq", Fn: a.Worker.Ready},
+		health.Check{Name: "rabbitmq", Fn: a.Worker.Ready, Detail: a.rabbitDetail},
 		health.Check{Name: "redis", Fn: a.RedisReady},
 	)
 	srv.OnReady = func(ready bool) { m.Ready.Set(boolFloat(ready)) }
@@ -74,6 +74,14 @@ func (a *App) Serve(ctx context.Context) error {
 	case <-stopCtx.Done():
 	}
 	return runErr
+}
+
+// rabbitDetail names the RabbitMQ node the worker consumes from, for a ready /readyz.
+func (a *App) rabbitDetail() string {
+	if node, ok := a.Worker.Node(); ok {
+		return "consuming on node " + node
+	}
+	return ""
 }
 
 // MailFrom parses EVENTWORKER_MAIL_FROM.

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
 
 // DefaultInterval is the time between two polls when Config.Interval is not set.
@@ -17,8 +19,12 @@ const DefaultTimeout = 10 * time.Second
 
 // Config is what a Poller is built from.
 type Config struct {
-	// URL is the RabbitMQ URL (amqp:// or amqps://).
+	// URL is the RabbitMQ URL (amqp:// or amqps://), or the comma-separated URLs of the nodes
+	// of one cluster (amqpnodes.Parse), tried in turn.
 	URL string
+	// Observe, when set, is told the node (host:port) of each connection that opens (true)
+	// and closes (false).
+	Observe func(node string, connected bool)
 	// TLS, when not nil, is the TLS configuration of an amqps:// URL (broker.TLSConfig).
 	TLS *tls.Config
 	// Interval is the time between two polls; DefaultInterval when zero.
@@ -67,6 +73,8 @@ func (c *Config) Validate() error {
 	}
 	if c.URL == "" {
 		bad("URL: empty; want the RabbitMQ URL the worker consumes from")
+	} else if _, err := amqpnodes.Parse(c.URL); err != nil {
+		bad("URL: %v", err)
 	}
 	if c.Interval < 0 {
 		bad("Interval: %s must not be negative", c.Interval)

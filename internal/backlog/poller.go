@@ -9,6 +9,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
 
 // ErrUnreachable marks a poll that could not reach the broker, or that the broker did not
@@ -19,9 +21,10 @@ var ErrUnreachable = errors.New("RabbitMQ unreachable")
 // connection and one channel, separate from the ones that consume and publish, so that a
 // passive declare of a missing queue, which closes its channel, disturbs nothing else.
 type Poller struct {
-	cfg Config
-	m   *Metrics
-	log *slog.Logger
+	cfg    Config
+	dialer *amqpnodes.Dialer
+	m      *Metrics
+	log    *slog.Logger
 
 	// mu guards conn and ch, which Poll opens and Close closes; the watchdog of a slow
 	// poll closes the connection from its own goroutine.
@@ -41,7 +44,19 @@ func New(cfg Config) (*Poller, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Poller{cfg: cfg, m: cfg.Metrics, log: cfg.Logger, missing: map[string]bool{}}, nil
+	nodes, _ := amqpnodes.Parse(cfg.URL) // Validate parsed it
+	dialer, err := amqpnodes.NewDialer(amqpnodes.DialerConfig{
+		Nodes: nodes, Client: cfg.ConnectionName, Logger: cfg.Logger, Observe: cfg.Observe,
+		AMQP: amqp.Config{
+			Properties:      amqp.Table{"connection_name": cfg.ConnectionName},
+			Dial:            amqp.DefaultDial(cfg.Timeout),
+			TLSClientConfig: cfg.TLS,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Poller{cfg: cfg, dialer: dialer, m: cfg.Metrics, log: cfg.Logger, missing: map[string]bool{}}, nil
 }
 
 // consumingCheck is how often Run asks Config.Consuming before the first poll.
@@ -175,13 +190,8 @@ func (p *Poller) channel() (*amqp.Channel, error) {
 	conn, ch := p.conn, p.ch
 	p.mu.Unlock()
 	if conn == nil || conn.IsClosed() {
-		cfg := amqp.Config{
-			Properties:      amqp.Table{"connection_name": p.cfg.ConnectionName},
-			Dial:            amqp.DefaultDial(p.cfg.Timeout),
-			TLSClientConfig: p.cfg.TLS.Clone(),
-		}
 		var err error
-		if conn, err = amqp.DialConfig(p.cfg.URL, cfg); err != nil {
+		if conn, _, err = p.dialer.Dial(); err != nil {
 			return nil, fmt.Errorf("connect: %w", err)
 		}
 		p.mu.Lock()

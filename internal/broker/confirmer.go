@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
 
 // Errors of Confirmer.Publish.
@@ -21,12 +24,16 @@ var (
 
 // Confirmer publishes on its own connection and waits for the broker's confirm of every
 // message, so a retry or dead letter is safely stored before the original is acknowledged. It
-// reconnects lazily after a connection loss. Publishes are serialised: they are rare.
+// reconnects lazily after a connection loss, to the next node of a list of nodes. Publishes
+// are serialised: they are rare.
 type Confirmer struct {
 	url     string
 	name    string
 	timeout time.Duration
 	tls     *tls.Config
+	log     *slog.Logger
+	observe func(node string, connected bool)
+	dialer  *amqpnodes.Dialer
 
 	mu      sync.Mutex
 	conn    *amqp.Connection
@@ -34,11 +41,58 @@ type Confirmer struct {
 	returns chan amqp.Return
 }
 
-// NewConfirmer returns a Confirmer for the broker at url; name is the connection name the
-// management UI shows, and tlsConf, when not nil, is used for an amqps:// url (see
-// TLSConfig). It connects on first use.
-func NewConfirmer(url, name string, timeout time.Duration, tlsConf *tls.Config) *Confirmer {
-	return &Confirmer{url: url, name: name, timeout: timeout, tls: tlsConf}
+// ConfirmerOption sets an optional part of a Confirmer.
+type ConfirmerOption func(*Confirmer)
+
+// WithConfirmerLogger logs a move to another node of the list to log.
+func WithConfirmerLogger(log *slog.Logger) ConfirmerOption {
+	return func(c *Confirmer) { c.log = log }
+}
+
+// WithConfirmerObserve tells observe the node (host:port) of each connection that opens (true)
+// and closes (false).
+func WithConfirmerObserve(observe func(node string, connected bool)) ConfirmerOption {
+	return func(c *Confirmer) { c.observe = observe }
+}
+
+// NewConfirmer returns a Confirmer for the broker at url, one URL or a comma-separated list of
+// nodes (amqpnodes.Parse) tried in turn; name is the connection name the management UI shows,
+// and tlsConf, when not nil, is used for amqps:// (see TLSConfig). It connects on first use.
+func NewConfirmer(url, name string, timeout time.Duration, tlsConf *tls.Config, opts ...ConfirmerOption) *Confirmer {
+	c := &Confirmer{url: url, name: name, timeout: timeout, tls: tlsConf}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// dial connects to the next node that answers; the dialer is made at the first.
+func (c *Confirmer) dial() (*amqp.Connection, error) {
+	if c.dialer == nil {
+		nodes, err := amqpnodes.Parse(c.url)
+		if err != nil {
+			return nil, err
+		}
+		c.dialer, err = amqpnodes.NewDialer(amqpnodes.DialerConfig{
+			Nodes: nodes, Client: c.name, Logger: c.log, Observe: c.observe,
+			AMQP: amqp.Config{Properties: amqp.Table{"connection_name": c.name}, Dial: amqp.DefaultDial(10 * time.Second), TLSClientConfig: c.tls},
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	conn, _, err := c.dialer.Dial()
+	return conn, err
+}
+
+// Node returns the node (host:port) of the open connection, and false when there is none.
+func (c *Confirmer) Node() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dialer == nil {
+		return "", false
+	}
+	return c.dialer.Current()
 }
 
 func (c *Confirmer) connect() error {
@@ -46,8 +100,7 @@ func (c *Confirmer) connect() error {
 		return nil
 	}
 	c.closeLocked()
-	cfg := amqp.Config{Properties: amqp.Table{"connection_name": c.name}, Dial: amqp.DefaultDial(10 * time.Second), TLSClientConfig: c.tls.Clone()}
-	conn, err := amqp.DialConfig(c.url, cfg)
+	conn, err := c.dial()
 	if err != nil {
 		return fmt.Errorf("connect to RabbitMQ: %w", err)
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
 
 // ErrSubscriberClosed is returned by Subscribe after Stop or Close.
@@ -23,7 +25,9 @@ var ErrSubscriberClosed = errors.New("subscriber closed")
 
 // SubscriberConfig configures a Subscriber.
 type SubscriberConfig struct {
-	// URL is RabbitMQ's, amqp:// or amqps://.
+	// URL is RabbitMQ's, amqp:// or amqps://, or the comma-separated URLs of several nodes of
+	// one cluster (amqpnodes.Parse): the subscriber connects to the first that answers and,
+	// when its connection dies, to the next.
 	URL string
 	// TLS, when not nil, is the TLS configuration of an amqps:// URL (see TLSConfig).
 	TLS *tls.Config
@@ -42,6 +46,9 @@ type SubscriberConfig struct {
 	DeclareEvery time.Duration
 	// Logger receives the subscriber's lines; nil discards them.
 	Logger *slog.Logger
+	// Observe, when set, is told the node (host:port) of each connection that opens (true) and
+	// closes (false): for the eventworker_amqp_connected_node gauge.
+	Observe func(node string, connected bool)
 	// MaxBackoff caps the wait between attempts to connect or to consume again; 30 s by
 	// default.
 	MaxBackoff time.Duration
@@ -65,8 +72,8 @@ func (c *SubscriberConfig) setDefaults() {
 // Validate reports every problem of c at once.
 func (c SubscriberConfig) Validate() error {
 	var errs []error
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") {
-		errs = append(errs, errors.New("subscriber: URL must be amqp:// or amqps://"))
+	if _, err := amqpnodes.Parse(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("subscriber: %w", err))
 	}
 	if c.Prefetch < 1 {
 		errs = append(errs, fmt.Errorf("subscriber: prefetch %d must be at least 1", c.Prefetch))
@@ -97,12 +104,14 @@ func (c SubscriberConfig) Validate() error {
 //   - attaches the original delivery to each message (DeliveryOf), so a retry or dead letter can
 //     carry it on as it came.
 type Subscriber struct {
-	cfg SubscriberConfig
+	cfg    SubscriberConfig
+	dialer *amqpnodes.Dialer
 
 	mu      sync.Mutex
 	conn    *amqp.Connection
 	subs    []*subscription
-	dialErr error // the last dial's error, nil once a dial succeeded; logged when it changes
+	dialErr error  // the last dial's error, nil once a dial succeeded; logged when it changes
+	node    string // the node of conn, host:port
 
 	stopping  chan struct{} // closed by Stop
 	closing   chan struct{} // closed by Close
@@ -118,7 +127,19 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Subscriber{cfg: cfg, stopping: make(chan struct{}), closing: make(chan struct{})}, nil
+	nodes, _ := amqpnodes.Parse(cfg.URL) // Validate parsed it
+	dialer, err := amqpnodes.NewDialer(amqpnodes.DialerConfig{
+		Nodes: nodes, Client: cfg.ConnectionName, Logger: cfg.Logger, Observe: cfg.Observe,
+		AMQP: amqp.Config{
+			Properties:      amqp.Table{"connection_name": cfg.ConnectionName},
+			Dial:            amqp.DefaultDial(10 * time.Second),
+			TLSClientConfig: cfg.TLS,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Subscriber{cfg: cfg, dialer: dialer, stopping: make(chan struct{}), closing: make(chan struct{})}, nil
 }
 
 // Subscribe consumes the queue of topic until Stop or Close; the channel it returns is closed
@@ -185,10 +206,11 @@ func (s *Subscriber) Ready() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn == nil || s.conn.IsClosed() {
+		tried := strings.Join(s.dialer.Nodes(), ", ")
 		if s.dialErr != nil {
-			return fmt.Errorf("not connected to RabbitMQ: %w", s.dialErr)
+			return fmt.Errorf("not connected to RabbitMQ (%s): %w", tried, s.dialErr)
 		}
-		return errors.New("not connected to RabbitMQ")
+		return fmt.Errorf("not connected to RabbitMQ (%s)", tried)
 	}
 	var idle []string
 	for _, sub := range s.subs {
@@ -198,10 +220,13 @@ func (s *Subscriber) Ready() error {
 	}
 	if len(idle) > 0 {
 		slices.Sort(idle)
-		return fmt.Errorf("not consuming %s", strings.Join(slices.Compact(idle), ", "))
+		return fmt.Errorf("not consuming %s on node %s", strings.Join(slices.Compact(idle), ", "), s.node)
 	}
 	return nil
 }
+
+// Node returns the node (host:port) of the open connection, and false when there is none.
+func (s *Subscriber) Node() (string, bool) { return s.dialer.Current() }
 
 // connection returns the open connection, dialling one if there is none.
 func (s *Subscriber) connection() (*amqp.Connection, error) {
@@ -210,12 +235,7 @@ func (s *Subscriber) connection() (*amqp.Connection, error) {
 	if s.conn != nil && !s.conn.IsClosed() {
 		return s.conn, nil
 	}
-	cfg := amqp.Config{
-		Properties:      amqp.Table{"connection_name": s.cfg.ConnectionName},
-		Dial:            amqp.DefaultDial(10 * time.Second),
-		TLSClientConfig: s.cfg.TLS.Clone(),
-	}
-	conn, err := amqp.DialConfig(s.cfg.URL, cfg)
+	conn, node, err := s.dialer.Dial()
 	if err != nil {
 		err = explainDial(err, s.cfg.URL)
 		if s.dialErr == nil || s.dialErr.Error() != err.Error() {
@@ -233,7 +253,7 @@ func (s *Subscriber) connection() (*amqp.Connection, error) {
 		s.cfg.Logger.Info("connected to RabbitMQ again")
 		s.dialErr = nil
 	}
-	s.conn = conn
+	s.conn, s.node = conn, node.Addr
 	return conn, nil
 }
 
@@ -434,11 +454,13 @@ func consumerTag(topic string) string {
 
 var tagSeq atomic.Uint64
 
-// redact removes rawURL's password from msg.
+// redact removes the passwords of rawURL, one URL or a list of them, from msg.
 func redact(msg, rawURL string) string {
-	if u, err := url.Parse(rawURL); err == nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	for _, part := range strings.Split(rawURL, ",") {
+		if u, err := url.Parse(strings.TrimSpace(part)); err == nil {
+			if pw, ok := u.User.Password(); ok && pw != "" {
+				msg = strings.ReplaceAll(msg, pw, "xxxxx")
+			}
 		}
 	}
 	return msg

@@ -17,16 +17,19 @@ func TestTLSConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name, url, ca   string
-		wantNil         bool
-		wantErr         string
+		name, url, ca string
+		wantNil       bool
+		wantErr       string
+		// wantServerName is empty: each connection sets its node's (amqpnodes.Dialer).
 		wantServerName  string
 		wantCertificate bool
 	}{
 		{name: "no CA file leaves it to amqp091", url: "amqps://u:secret@mq.example/", wantNil: true},
-		{name: "CA file", url: "amqps://u:secret@mq.example:5671/vh", ca: pki.CAFile, wantServerName: "mq.example"},
-		{name: "server name parameter", url: "amqps://mq.example/?server_name_indication=rabbit.internal", ca: pki.CAFile, wantServerName: "rabbit.internal"},
-		{name: "client certificate parameters", url: "amqps://mq.example/?certfile=" + pki.CertFile + "&keyfile=" + pki.KeyFile, ca: pki.CAFile, wantServerName: "mq.example", wantCertificate: true},
+		{name: "CA file", url: "amqps://u:secret@mq.example:5671/vh", ca: pki.CAFile, wantServerName: ""},
+		{name: "server name parameter", url: "amqps://mq.example/?server_name_indication=rabbit.internal", ca: pki.CAFile, wantServerName: ""},
+		{name: "client certificate parameters", url: "amqps://mq.example/?certfile=" + pki.CertFile + "&keyfile=" + pki.KeyFile, ca: pki.CAFile, wantServerName: "", wantCertificate: true},
+		{name: "nodes", url: "amqps://u:secret@mq1.example/vh,amqps://u:secret@mq2.example/vh", ca: pki.CAFile},
+		{name: "a node without TLS", url: "amqps://u:secret@mq1.example/vh,amqp://u:secret@mq2.example/vh", ca: pki.CAFile, wantErr: "node 2 of the AMQP URL (mq2.example:5672) uses amqp://"},
 		{name: "plain amqp", url: "amqp://u:secret@mq.example/", ca: pki.CAFile, wantErr: "uses amqp://, where it would be ignored: use amqps://"},
 		{name: "missing file", url: "amqps://mq.example/", ca: "/nonexistent/ca.pem", wantErr: "no such file"},
 		{name: "not PEM", url: "amqps://mq.example/", ca: notPEM, wantErr: "holds no PEM certificate"},

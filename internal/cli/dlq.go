@@ -120,14 +120,14 @@ func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer, e *env
 		return err
 	}
 	log := dlqLogger(stderr, cfg.LogLevel)
-	secret := dlqPassword(cfg.AMQPURL)
+	secrets := dlqPasswords(cfg.AMQPURL)
 	tool, closeTool, err := openDLQ(cfg)
 	if err != nil {
-		return dlqRedact(err, secret)
+		return dlqRedact(err, secrets)
 	}
 	defer closeTool()
 	err = sub.run(ctx, tool, filter, fl, stdout, log)
-	return dlqRedact(err, secret)
+	return dlqRedact(err, secrets)
 }
 
 func (s *dlqSub) run(ctx context.Context, tool *dlq.Tool, f dlq.Filter, fl *dlqFlags, stdout io.Writer, log *slog.Logger) error {
@@ -201,7 +201,7 @@ func dlqWarnRedeliveries(log *slog.Logger, entries []dlq.Entry) {
 	}
 }
 
-// openDLQ connects to RabbitMQ and returns the dlq tool for the registry's consumers.
+// openDLQ connects to RabbitMQ, the first node of EVENTWORKER_AMQP_URL that answers, and returns the dlq tool for the registry's consumers.
 func openDLQ(cfg *config.Config) (*dlq.Tool, func(), error) {
 	var reg *registry.Registry
 	var err error
@@ -477,20 +477,33 @@ func dlqLogger(w io.Writer, level string) *slog.Logger {
 	return logging.New(w, l)
 }
 
-// dlqPassword returns the password of an AMQP URL, to scrub it from errors.
-func dlqPassword(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return ""
+// dlqPasswords returns the passwords of an AMQP URL or list of node URLs, to scrub them from
+// errors.
+func dlqPasswords(raw string) []string {
+	var out []string
+	for _, part := range strings.Split(raw, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if p, _ := u.User.Password(); p != "" {
+			out = append(out, p)
+		}
 	}
-	p, _ := u.User.Password()
-	return p
+	return out
 }
 
-// dlqRedact makes sure an error never shows the AMQP password.
-func dlqRedact(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+// dlqRedact makes sure an error never shows an AMQP password.
+func dlqRedact(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, secret := range secrets {
+		msg = strings.ReplaceAll(msg, secret, "xxxxx")
+	}
+	if msg == err.Error() {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), secret, "xxxxx"))
+	return errors.New(msg)
 }

@@ -15,6 +15,9 @@ type Check struct {
 	// Fn returns nil when the condition holds. It must honour ctx, which ends after the
 	// server's CheckTimeout, and its error must not contain secrets: /readyz shows it.
 	Fn func(ctx context.Context) error
+	// Detail, when set, says more of a check that holds, e.g. the node a connection is on;
+	// /readyz prints it under "ready". It must not contain secrets either.
+	Detail func() string
 }
 
 // checkResult is a failed check, ready to print.

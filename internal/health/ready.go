@@ -19,7 +19,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	failures := s.runChecks(r.Context())
 	s.report(len(failures) == 0)
 	if len(failures) == 0 {
-		writeText(w, http.StatusOK, "ready\n")
+		writeText(w, http.StatusOK, s.readyText())
 		return
 	}
 	var b strings.Builder
@@ -28,6 +28,21 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		b.WriteByte('\n')
 	}
 	writeText(w, http.StatusServiceUnavailable, b.String())
+}
+
+// readyText is the body of a 200 /readyz: "ready", then a line per check with a detail.
+func (s *Server) readyText() string {
+	var b strings.Builder
+	b.WriteString("ready\n")
+	for _, c := range s.checks {
+		if c.Detail == nil {
+			continue
+		}
+		if d := strings.Join(strings.Fields(c.Detail()), " "); d != "" {
+			b.WriteString(c.Name + ": " + d + "\n")
+		}
+	}
+	return b.String()
 }
 
 // runChecks runs every check concurrently, so /readyz takes at most one CheckTimeout, and

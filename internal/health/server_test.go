@@ -60,6 +60,11 @@ func TestReadyz(t *testing.T) {
 			false, http.StatusOK, "ready\n",
 		},
 		{
+			"a passing check's detail is named under ready, on one line",
+			[]health.Check{{Name: "rabbitmq", Fn: pass, Detail: func() string { return "consuming on node\nrabbit-2:5672" }}, {Name: "redis", Fn: pass}},
+			false, http.StatusOK, "ready\nrabbitmq: consuming on node rabbit-2:5672\n",
+		},
+		{
 			"one failing check is named with its error",
 			[]health.Check{
 				{Name: "rabbitmq", Fn: pass},

@@ -34,6 +34,10 @@ func exercise(m *metrics.Metrics) {
 	m.EventsReceived.WithLabelValues("notifications", "order.created", "2").Inc()
 	m.Lag.WithLabelValues("order.created").Observe(0.2)
 	m.TrackOldestInFlight("notifications", func() time.Duration { return 1500 * time.Millisecond })
+	for _, c := range metrics.AllClients() {
+		m.InitAMQPNodes(c, []string{"rabbit-1:5672", "rabbit-2:5672"})
+		m.AMQPConnected(c, "rabbit-2:5672", true)
+	}
 }
 
 // TestLabelsAreBounded checks that every eventworker_ series is labelled only with the known
@@ -52,8 +56,9 @@ func TestLabelsAreBounded(t *testing.T) {
 		"eventworker_ready":                    nil,
 		"eventworker_build_info":               {"goversion", "revision", "version"},
 		"eventworker_oldest_in_flight_seconds": {"consumer"},
+		"eventworker_amqp_connected_node":      {"client", "node"},
 	}
-	fixed := map[string][]string{"outcome": metrics.AllOutcomes(), "class": metrics.AllClasses()}
+	fixed := map[string][]string{"outcome": metrics.AllOutcomes(), "class": metrics.AllClasses(), "client": metrics.AllClients()}
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatalf("gather: %v", err)

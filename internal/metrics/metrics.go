@@ -35,6 +35,10 @@ type Metrics struct {
 	Paused *prometheus.GaugeVec
 	// Ready is 1 while the worker is ready (its /readyz answers 200), else 0.
 	Ready prometheus.Gauge
+	// AMQPNode is 1 for the RabbitMQ node (host:port) each AMQP client of the worker is
+	// connected to, by client (the Client* constants) and node, and 0 for the other nodes of
+	// its list; see InitAMQPNodes and AMQPConnected.
+	AMQPNode *prometheus.GaugeVec
 	// BuildInfo is 1 with the running build's version, revision and Go version; see SetBuildInfo.
 	BuildInfo *prometheus.GaugeVec
 
@@ -80,6 +84,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "ready",
 			Help: "1 while the worker is ready to consume, else 0.",
 		}),
+		AMQPNode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "amqp_connected_node",
+			Help: "1 for the RabbitMQ node (host:port) an AMQP client of the worker is connected to, 0 for the other nodes of its list.",
+		}, []string{"client", "node"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "build_info",
 			Help: "Always 1; the labels describe the running build.",
@@ -88,7 +96,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.EventsReceived, m.Outcomes, m.HandlerDuration, m.Lag, m.InFlight,
-			m.DeadLetters, m.Paused, m.Ready, m.BuildInfo, m.oldestInFlight)
+			m.DeadLetters, m.Paused, m.Ready, m.AMQPNode, m.BuildInfo, m.oldestInFlight)
 	}
 	return m
 }
@@ -128,4 +136,38 @@ func (m *Metrics) SetReady(ready bool) {
 // rather than corrupting the histogram's sum.
 func (m *Metrics) ObserveLag(eventType string, lag time.Duration) {
 	m.Lag.WithLabelValues(eventType).Observe(max(lag, 0).Seconds())
+}
+
+// AMQP clients of the worker, the client label of eventworker_amqp_connected_node.
+const (
+	ClientConsume = "consume" // the subscriber of the work queues
+	ClientConfirm = "confirm" // the publisher of retries and dead letters
+	ClientDerived = "derived" // the publisher of derived events
+	ClientBacklog = "backlog" // the reader of the queues' depth
+)
+
+// AllClients returns every AMQP client of the worker.
+func AllClients() []string {
+	return []string{ClientConsume, ClientConfirm, ClientDerived, ClientBacklog}
+}
+
+// InitAMQPNodes creates client's series at 0 for every node (host:port) of its list, so that
+// a query over the nodes sees them all before the first connection.
+func (m *Metrics) InitAMQPNodes(client string, nodes []string) {
+	for _, n := range nodes {
+		m.AMQPNode.WithLabelValues(client, n)
+	}
+}
+
+// AMQPConnected sets client's series of node to 1 while connected, 0 once not; it fits
+// amqpnodes.DialerConfig.Observe.
+func (m *Metrics) AMQPConnected(client, node string, connected bool) {
+	m.AMQPNode.WithLabelValues(client, node).Set(boolFloat(connected))
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

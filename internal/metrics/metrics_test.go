@@ -236,3 +236,25 @@ eventworker_oldest_in_flight_seconds{consumer="cache"} %g
 		}
 	}
 }
+
+func TestAMQPConnectedNodeFollowsAFailover(t *testing.T) {
+	m := metrics.New(prometheus.NewRegistry())
+	m.InitAMQPNodes(metrics.ClientConsume, []string{"r1:5672", "r2:5672"})
+	steps := []struct {
+		node   string
+		up     bool
+		r1, r2 float64
+	}{
+		{"r1:5672", true, 1, 0},
+		{"r1:5672", false, 0, 0},
+		{"r2:5672", true, 0, 1},
+	}
+	for i, s := range steps {
+		m.AMQPConnected(metrics.ClientConsume, s.node, s.up)
+		r1 := testutil.ToFloat64(m.AMQPNode.WithLabelValues(metrics.ClientConsume, "r1:5672"))
+		r2 := testutil.ToFloat64(m.AMQPNode.WithLabelValues(metrics.ClientConsume, "r2:5672"))
+		if r1 != s.r1 || r2 != s.r2 {
+			t.Errorf("step %d: r1=%g r2=%g, want %g %g", i, r1, r2, s.r1, s.r2)
+		}
+	}
+}

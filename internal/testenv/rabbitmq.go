@@ -8,6 +8,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -147,6 +149,43 @@ func (n *RabbitNode) Stop() {
 		n.t.Fatalf("testenv: rabbitmqctl shutdown of %s: %v\n%s", n.Name, err, out)
 	}
 	n.t.Logf("testenv: RabbitMQ node %s stopped in %.1fs", n.Name, time.Since(began).Seconds())
+}
+
+// Kill sends SIGKILL to the node's Erlang VM (beam.smp), as an out-of-memory killer or a lost
+// machine would end it: no clean shutdown, no connection closed by the broker. It waits until
+// the process is gone; Start starts the node again on the same data.
+func (n *RabbitNode) Kill() {
+	n.t.Helper()
+	b, err := os.ReadFile(filepath.Join(n.dir, "pid"))
+	if err != nil {
+		n.t.Fatalf("testenv: the pid file of %s: %v", n.Name, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		n.t.Fatalf("testenv: the pid file of %s holds %q", n.Name, b)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		n.t.Fatalf("testenv: SIGKILL of %s (pid %d): %v", n.Name, pid, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	// Signal 0 fails once the process is gone (it is not this process's child: no zombie).
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("testenv: %s (pid %d) still runs 10 s after SIGKILL", n.Name, pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = os.Remove(filepath.Join(n.dir, "pid"))
+	n.t.Logf("testenv: RabbitMQ node %s killed (SIGKILL, pid %d)", n.Name, pid)
+}
+
+// Addr returns the host:port of the node's AMQP listener.
+func (n *RabbitNode) Addr() string {
+	u, err := amqp.ParseURI(n.URL)
+	if err != nil {
+		return ""
+	}
+	return net.JoinHostPort(u.Host, strconv.Itoa(u.Port))
 }
 
 func (n *RabbitNode) shutdown() ([]byte, error) {

@@ -20,8 +20,8 @@ const (
 // meaningful value; Validate reports every problem at once, each an *field.Error naming the
 // field.
 type Config struct {
-	// AMQPURL is RabbitMQ's URL (amqp:// or amqps://); a worker with another Transport does
-	// not use it.
+	// AMQPURL is RabbitMQ's URL (amqp:// or amqps://), or the comma-separated URLs of the nodes
+	// of one cluster (amqpnodes.Parse); a worker with another Transport does not use it.
 	AMQPURL string
 	// QueuePrefix names the queues: <prefix>.<consumer>, its retry and dead-letter queues;
 	// "eventworker" by default.

@@ -43,6 +43,8 @@ type rabbitTransport struct {
 	tls       *tls.Config
 	prefetch  int
 	confirmer *broker.Confirmer
+	// observe is told the node of each connection of the subscriber that opens and closes.
+	observe func(node string, connected bool)
 
 	mu  sync.Mutex
 	sub *broker.Subscriber
@@ -57,6 +59,7 @@ func (r *rabbitTransport) Subscriber(top *broker.Topology, log *slog.Logger) (me
 		Queue:   func(consumer string) string { return broker.Names{Prefix: top.Prefix, Consumer: consumer}.Work() },
 		Declare: top.Declare,
 		Logger:  log,
+		Observe: r.observe,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create subscriber: %w", err)
@@ -85,4 +88,16 @@ func (r *rabbitTransport) Ready() error {
 		return errors.New("not started")
 	}
 	return sub.Ready()
+}
+
+// Node returns the RabbitMQ node (host:port) the subscriber is connected to, and false when it
+// is not.
+func (r *rabbitTransport) Node() (string, bool) {
+	r.mu.Lock()
+	sub := r.sub
+	r.mu.Unlock()
+	if sub == nil {
+		return "", false
+	}
+	return sub.Node()
 }

@@ -96,7 +96,9 @@ func New(d Deps) (*Worker, error) {
 		w.d.Dedupe = w.seen.leases
 	}
 	if w.transport == nil {
-		w.transport = &rabbitTransport{url: cfg.AMQPURL, tls: d.TLS, prefetch: cfg.Prefetch, confirmer: d.Confirmer}
+		m := d.Metrics
+		w.transport = &rabbitTransport{url: cfg.AMQPURL, tls: d.TLS, prefetch: cfg.Prefetch, confirmer: d.Confirmer,
+			observe: func(node string, up bool) { m.AMQPConnected(metrics.ClientConsume, node, up) }}
 	}
 	// Bound now: from here on, what is published waits in the consumers' queues (RabbitMQ's
 	// subscriber connects only when Run starts it).
@@ -281,6 +283,15 @@ func (w *Worker) Ready(ctx context.Context) error {
 		return errors.New("router not running")
 	}
 	return ctx.Err()
+}
+
+// Node returns the RabbitMQ node (host:port) the worker consumes from, and false when it is not
+// connected or its transport is not RabbitMQ.
+func (w *Worker) Node() (string, bool) {
+	if t, ok := w.transport.(interface{ Node() (string, bool) }); ok {
+		return t.Node()
+	}
+	return "", false
 }
 
 func (w *Worker) names(consumer string) broker.Names {
