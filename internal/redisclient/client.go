@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -290,8 +291,21 @@ func parseClusterURL(rawURL string) (*redis.ClusterOptions, error) {
 	if strings.Trim(m.path, "/") != "" {
 		return nil, fmt.Errorf("path %q: a Cluster has no database number", m.path)
 	}
-	return redis.ParseClusterURL(m.rewrite(""))
+	o, err := redis.ParseClusterURL(m.rewrite(""))
+	if err != nil {
+		return nil, err
+	}
+	o.ClusterStateReloadInterval = ClusterStateReloadInterval
+	return o, nil
 }
+
+// ClusterStateReloadInterval is how old a Cluster client's map of slots to masters may grow
+// before a command reloads it (one CLUSTER SLOTS, in the background). go-redis reloads the
+// map at once on a MOVED or ASK reply, but a master that died answers nothing: with go-redis's
+// default of a minute, the commands of its slots kept going to the dead address for up to a
+// minute after its replica took over. With a second they reach the promoted replica within a
+// second of the promotion, at the cost of one CLUSTER SLOTS a second while commands flow.
+const ClusterStateReloadInterval = time.Second
 
 // redactURL hides the password of rawURL's userinfo and of password options, for errors.
 func redactURL(rawURL string) string {
