@@ -192,3 +192,14 @@ func portFree(p int) bool {
 	ln.Close()
 	return true
 }
+
+// StartRedisServer starts a redis-server of the test's own on a free port, without
+// persistence, with extra arguments (--replicaof HOST PORT, say), and kills it when the test
+// ends. Without redis-server the test is skipped, or fails in CI.
+func StartRedisServer(t testing.TB, extra ...string) *RedisNode {
+	t.Helper()
+	port := FreePort(t)
+	d := t.TempDir()
+	args := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", d, "--save", "", "--appendonly", "no"}, extra...)
+	return startRedisNode(t, "redis-server", d, port, args...)
+}
