@@ -280,3 +280,15 @@ func (c *RedisCluster) clusterOK(ctx context.Context) (bool, string) {
 	}
 	return true, ""
 }
+
+// Rejoin starts a killed node again on its directory (its nodes.conf keeps its identity), as a
+// restarted machine would: the cluster makes it a replica of the master that took its slots.
+// It waits until the cluster is healthy (each master with a replica in sync) and returns how
+// long that took.
+func (c *RedisCluster) Rejoin(n *RedisNode) time.Duration {
+	c.t.Helper()
+	began := time.Now()
+	n.Start()
+	c.WaitHealthy(60 * time.Second)
+	return time.Since(began)
+}

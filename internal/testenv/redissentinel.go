@@ -194,3 +194,15 @@ func (s *RedisSentinel) KillMaster() (promoted *RedisNode, took time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Rejoin starts a killed server again, as a restarted machine would; the sentinels make it a
+// replica of the current master. It waits until that master has it online as a replica and
+// returns how long that took.
+func (s *RedisSentinel) Rejoin(n *RedisNode) time.Duration {
+	s.t.Helper()
+	began := time.Now()
+	master := s.MasterAddr(context.Background())
+	n.Start()
+	s.waitSettled(master, 60*time.Second)
+	return time.Since(began)
+}
