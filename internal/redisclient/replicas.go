@@ -96,8 +96,9 @@ type waitHook struct {
 
 // writes are the commands of the worker that change data.
 var writes = map[string]bool{
-	"eval": true, "evalsha": true, "set": true, "setex": true, "incr": true, "incrby": true,
-	"del": true, "unlink": true, "hset": true, "expire": true, "pexpire": true,
+	"eval": true, "evalsha": true, "set": true, "setex": true, "setnx": true, "mset": true,
+	"incr": true, "incrby": true, "decr": true, "del": true, "unlink": true, "hset": true,
+	"hdel": true, "hincrby": true, "expire": true, "pexpire": true,
 }
 
 func isWrite(cmd redis.Cmder) bool { return writes[strings.ToLower(cmd.Name())] }
