@@ -140,24 +140,34 @@ func (c *RedisCluster) Masters(ctx context.Context) []*RedisNode {
 
 // MasterOf returns the node serving key's slot, nil when none does.
 func (c *RedisCluster) MasterOf(ctx context.Context, key string) *RedisNode {
+	var slot int64 = -1
 	for _, n := range c.Nodes {
-		if !n.Running() {
-			continue
-		}
-		slot, err := n.Client().ClusterKeySlot(ctx, key).Result()
-		if err != nil {
-			continue
-		}
-		shards, err := n.Client().ClusterSlots(ctx).Result()
-		if err != nil {
-			continue
-		}
-		for _, s := range shards {
-			if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 {
-				return c.Node(s.Nodes[0].Addr)
+		if n.Running() {
+			if s, err := n.Client().ClusterKeySlot(ctx, key).Result(); err == nil {
+				slot = s
+				break
 			}
 		}
+	}
+	if slot < 0 {
 		return nil
+	}
+	for _, cn := range c.Topology(ctx) {
+		if !cn.Master || cn.Failed {
+			continue
+		}
+		for _, r := range cn.Slots {
+			// "0-5460" or "5461"; a slot being migrated ("[5462->-id]") is skipped.
+			lo, hi, isRange := strings.Cut(r, "-")
+			if !isRange {
+				hi = lo
+			}
+			a, errA := strconv.ParseInt(lo, 10, 64)
+			b, errB := strconv.ParseInt(hi, 10, 64)
+			if errA == nil && errB == nil && a <= slot && slot <= b {
+				return c.Node(cn.Addr)
+			}
+		}
 	}
 	return nil
 }
