@@ -33,27 +33,41 @@ type e2e struct {
 	t        *testing.T
 	cfg      *config.Config
 	reg      *registry.Registry
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	pub      *publisher.Publisher
 	mailDir  string
 	redisUp  func()
 	redisOff func()
+	log      *testenv.SyncBuffer // the worker's JSON log
 	cancel   context.CancelFunc
 	done     chan error
 }
 
+// startE2E runs the worker on a private redis-server that the test may kill (redisOff) and
+// start again (redisUp).
 func startE2E(t *testing.T) *e2e {
 	t.Helper()
-	amqpURL := testenv.AMQPURL(t)
 	// appendfsync always: a killed redis-server keeps every acknowledged write, as a
 	// production Redis with AOF does; the test is about the worker losing nothing.
 	redisAddr, up, off := privateRedis(t, "--appendonly", "yes", "--appendfsync", "always", "--dir", t.TempDir())
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	t.Cleanup(func() { rdb.Close() })
+	e := startE2EOn(t, "redis://"+redisAddr, rdb)
+	e.redisUp, e.redisOff = up, off
+	return e
+}
+
+// startE2EOn runs the worker on the Redis of redisURL (one server, Sentinel or Cluster), which
+// the test reads through rdb.
+func startE2EOn(t *testing.T, redisURL string, rdb redis.UniversalClient) *e2e {
+	t.Helper()
+	amqpURL := testenv.AMQPURL(t)
 	name := testenv.Name("ewe2e")
 	reg, regFile := privateRegistry(t, name)
-	e := &e2e{t: t, reg: reg, mailDir: t.TempDir(), redisUp: up, redisOff: off}
+	e := &e2e{t: t, reg: reg, mailDir: t.TempDir(), rdb: rdb, log: &testenv.SyncBuffer{}}
 	cfg := config.Default()
 	cfg.AMQPURL = amqpURL
-	cfg.RedisURL = "redis://" + redisAddr
+	cfg.RedisURL = redisURL
 	cfg.RegistryFile = regFile
 	cfg.QueuePrefix = name
 	cfg.CachePrefix = "p:"
@@ -73,12 +87,10 @@ func startE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	e.cfg = cfg
-	e.rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() { e.rdb.Close() })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel, e.done = cancel, make(chan error, 1)
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(e.log, nil))
 	go func() {
 		e.done <- Run(ctx, cfg, log, WithHandlers(func(d handlers.Deps) []handling.Handler { return withStubs(reg, handlers.All(d)) }))
 	}()
@@ -177,6 +189,20 @@ func (e *e2e) metric(line string) bool {
 // restarted, a tenant suspension purging its caches and suppressing its emails.
 func TestConsumersEndToEnd(t *testing.T) {
 	e := startE2E(t)
+	e.consumersEndToEnd(e.redisOff, func() {
+		// Restart only once the worker has noticed: its readiness names Redis.
+		e.wait("readiness to report Redis down", 30*time.Second, func() bool {
+			code, body := readyz("http://" + e.cfg.HTTPAddr + "/readyz")
+			return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
+		})
+		e.redisUp()
+	})
+}
+
+// consumersEndToEnd is TestConsumersEndToEnd's scenario; outage is called after a third of the
+// orders and recovery after two thirds (either may be nil).
+func (e *e2e) consumersEndToEnd(outage, recovery func()) {
+	t := e.t
 	ctx := context.Background()
 	day := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	ts := tenants.New(e.rdb, e.cfg.CachePrefix)
@@ -230,22 +256,17 @@ func TestConsumersEndToEnd(t *testing.T) {
 		e.rdb.Set(ctx, k, "cached", time.Hour)
 	}
 
-	// A stream of orders; Redis is killed after a third and restarted after two thirds.
+	// A stream of orders, with the outage after a third and the recovery after two thirds.
 	const orders = 60
 	var wantRevenue int64
 	want := map[string]int64{}
 	var ids []string
 	for i := range orders {
-		if i == orders/3 {
-			e.redisOff()
+		if i == orders/3 && outage != nil {
+			outage()
 		}
-		if i == 2*orders/3 {
-			// Restart only once the worker has noticed: its readiness names Redis.
-			e.wait("readiness to report Redis down", 30*time.Second, func() bool {
-				code, body := readyz("http://" + e.cfg.HTTPAddr + "/readyz")
-				return code == http.StatusServiceUnavailable && strings.Contains(body, "redis")
-			})
-			e.redisUp()
+		if i == 2*orders/3 && recovery != nil {
+			recovery()
 		}
 		cust := fmt.Sprintf("c%d", i%7)
 		mailAddr := cust + "@example.com"

@@ -1,10 +1,13 @@
-//go:build faults
+//go:build faults || redisha
 
 // Fault tests: the real worker binary runs as separate OS processes that the test kills with
 // SIGKILL in the middle of a stream of mixed events; the test then counts what was published
 // against what took effect. They run alone in CI:
 //
 //	go test -tags faults -count=1 -timeout 900s -run Fault ./internal/app/
+//
+// The tests of Redis Cluster and Sentinel failovers (tag redisha) reuse the workload and its
+// checks.
 
 package app
 
@@ -69,7 +72,8 @@ type faultEnv struct {
 	regFile     string
 	reg         *registry.Registry
 	redisAddr   string
-	rdb         *redis.Client
+	redisURL    string // the workers' EVENTWORKER_REDIS_URL when set; else redis://redisAddr/0
+	rdb         redis.UniversalClient
 	sink        *smtptest.Server
 	bin         string
 	pub         *publisher.Publisher
@@ -94,7 +98,23 @@ type workerProc struct {
 func startFaultEnv(t *testing.T, amqpURL string) *faultEnv {
 	t.Helper()
 	rdb, prefix := testenv.Redis(t, "ewfault")
-	f := &faultEnv{t: t, amqpURL: amqpURL, name: testenv.Name("ewfault"), cachePrefix: prefix, rdb: rdb, redisAddr: testenv.RedisAddr(t),
+	f := newFaultEnv(t, amqpURL, rdb, prefix)
+	f.redisAddr = testenv.RedisAddr(t)
+	return f
+}
+
+// startFaultEnvOn prepares a fault test's environment with workers on the Redis of redisURL
+// (a Redis of the test's own, whose keys it need not remove), which the test reads through rdb.
+func startFaultEnvOn(t *testing.T, amqpURL, redisURL string, rdb redis.UniversalClient) *faultEnv {
+	t.Helper()
+	f := newFaultEnv(t, amqpURL, rdb, testenv.Name("ewfault")+":")
+	f.redisURL = redisURL
+	return f
+}
+
+func newFaultEnv(t *testing.T, amqpURL string, rdb redis.UniversalClient, prefix string) *faultEnv {
+	t.Helper()
+	f := &faultEnv{t: t, amqpURL: amqpURL, name: testenv.Name("ewfault"), cachePrefix: prefix, rdb: rdb,
 		dir: t.TempDir(), lows: map[string]bool{}}
 	f.sink = smtptest.Start(t, smtptest.Options{})
 
@@ -146,9 +166,13 @@ func (f *faultEnv) start(extraEnv ...string) *workerProc {
 			env = append(env, kv)
 		}
 	}
+	redisURL := f.redisURL
+	if redisURL == "" {
+		redisURL = "redis://" + f.redisAddr + "/0"
+	}
 	env = append(env,
 		"EVENTWORKER_AMQP_URL="+f.amqpURL,
-		"EVENTWORKER_REDIS_URL=redis://"+f.redisAddr+"/0",
+		"EVENTWORKER_REDIS_URL="+redisURL,
 		"EVENTWORKER_REGISTRY_FILE="+f.regFile,
 		"EVENTWORKER_QUEUE_PREFIX="+f.name,
 		"EVENTWORKER_QUEUE_TYPE=quorum",

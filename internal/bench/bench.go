@@ -506,23 +506,37 @@ func cleanup(conn *amqp.Connection, cfg *config.Config, reg *registry.Registry, 
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	deleted := 0
-	iter := rdb.Scan(ctx, 0, cfg.QueuePrefix+":*", 1000).Iterator()
-	var batch []string
-	flush := func() {
-		if len(batch) > 0 {
-			_ = rdb.Unlink(ctx, batch...).Err()
-			deleted += len(batch)
-			batch = batch[:0]
+	var deleted atomic.Int64
+	sweep := func(ctx context.Context, node redis.UniversalClient) error {
+		iter := node.Scan(ctx, 0, cfg.QueuePrefix+":*", 1000).Iterator()
+		var batch []string
+		flush := func() {
+			if len(batch) > 0 {
+				// One UNLINK per key in a pipeline: on a Cluster the keys lie in many slots.
+				_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
+					for _, k := range batch {
+						p.Unlink(ctx, k)
+					}
+					return nil
+				})
+				deleted.Add(int64(len(batch)))
+				batch = batch[:0]
+			}
 		}
-	}
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 1000 {
-			flush()
+		for iter.Next(ctx) {
+			if batch = append(batch, iter.Val()); len(batch) == 1000 {
+				flush()
+			}
 		}
+		flush()
+		return iter.Err()
 	}
-	flush()
-	progress("cleaned up: queues and exchange %s, %d Redis keys", reg.Exchange(), deleted)
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		_ = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return sweep(ctx, node) })
+	} else {
+		_ = sweep(ctx, rdb)
+	}
+	progress("cleaned up: queues and exchange %s, %d Redis keys", reg.Exchange(), deleted.Load())
 }
 
 // keysDB is the Redis URL raw (default redis://localhost:6379/0) with database 15.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -56,6 +57,24 @@ type commandStats map[string]int64
 
 // readCommandStats reads INFO commandstats.
 func readCommandStats(ctx context.Context, rdb redis.UniversalClient) (commandStats, error) {
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		// Each master counts its own commands: sum them.
+		var mu sync.Mutex
+		out := commandStats{}
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			info, err := node.Info(ctx, "commandstats").Result()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for k, v := range parseCommandStats(info) {
+				out[k] += v
+			}
+			return nil
+		})
+		return out, err
+	}
 	info, err := rdb.Info(ctx, "commandstats").Result()
 	if err != nil {
 		return nil, err

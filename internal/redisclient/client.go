@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -35,6 +36,12 @@ const (
 //
 // The client speaks RESP2 unless the URL sets protocol=3.
 //
+// Two options are the worker's own: wait_replicas=N makes every write wait, in the same round
+// trip, until N replicas acknowledged it (Redis's WAIT), for at most wait_timeout (a Go
+// duration, 500ms by default); a write too few replicas acknowledged fails with
+// ErrNotReplicated. Redis replicates asynchronously, so without it a master that dies right
+// after acknowledging a write may lose it in the failover.
+//
 // Sentinel and Cluster clients connect lazily, so a parsable URL is no proof that the servers
 // answer: ping the client. A bad URL gives an error wrapping ErrInvalidURL, whose message
 // lists the accepted forms; passwords never appear in it.
@@ -55,18 +62,22 @@ type parsedURL struct {
 	simple   *redis.Options
 	failover *redis.FailoverOptions
 	cluster  *redis.ClusterOptions
+	wait     replicaWait
 }
 
 // client builds the client the options are for.
 func (p parsedURL) client() redis.UniversalClient {
+	var c redis.UniversalClient
 	switch {
 	case p.failover != nil:
-		return redis.NewFailoverClient(p.failover)
+		c = redis.NewFailoverClient(p.failover)
 	case p.cluster != nil:
-		return redis.NewClusterClient(p.cluster)
+		c = redis.NewClusterClient(p.cluster)
 	default:
-		return redis.NewClient(p.simple)
+		c = redis.NewClient(p.simple)
 	}
+	p.wait.install(c)
+	return c
 }
 
 // tlsConfig is the options' TLS configuration, nil for a URL without TLS.
@@ -87,6 +98,11 @@ func parseURL(rawURL string) (parsedURL, error) {
 		p   parsedURL
 		err error
 	)
+	full := rawURL
+	rawURL, p.wait, err = takeWaitOptions(rawURL)
+	if err != nil {
+		return parsedURL{}, fmt.Errorf("redis URL %s: %w: %w", redactURL(full), err, ErrInvalidURL)
+	}
 	switch strings.ToLower(scheme) {
 	case "redis", "rediss", "unix":
 		p.simple, err = redis.ParseURL(rawURL)
@@ -290,8 +306,21 @@ func parseClusterURL(rawURL string) (*redis.ClusterOptions, error) {
 	if strings.Trim(m.path, "/") != "" {
 		return nil, fmt.Errorf("path %q: a Cluster has no database number", m.path)
 	}
-	return redis.ParseClusterURL(m.rewrite(""))
+	o, err := redis.ParseClusterURL(m.rewrite(""))
+	if err != nil {
+		return nil, err
+	}
+	o.ClusterStateReloadInterval = ClusterStateReloadInterval
+	return o, nil
 }
+
+// ClusterStateReloadInterval is how old a Cluster client's map of slots to masters may grow
+// before a command reloads it (one CLUSTER SLOTS, in the background). go-redis reloads the
+// map at once on a MOVED or ASK reply, but a master that died answers nothing: with go-redis's
+// default of a minute, the commands of its slots kept going to the dead address for up to a
+// minute after its replica took over. With a second they reach the promoted replica within a
+// second of the promotion, at the cost of one CLUSTER SLOTS a second while commands flow.
+const ClusterStateReloadInterval = time.Second
 
 // redactURL hides the password of rawURL's userinfo and of password options, for errors.
 func redactURL(rawURL string) string {

@@ -90,6 +90,10 @@ func TestParseURL(t *testing.T) {
 		if !slices.Equal(o.Addrs, wantAddrs) || o.Username != "app" || o.Password != "s3cret" || !o.ReadOnly {
 			t.Errorf("addrs %v user %q pass %q read only %v", o.Addrs, o.Username, o.Password, o.ReadOnly)
 		}
+		// A dead master's slots must not be sent to it for go-redis's default minute.
+		if o.ClusterStateReloadInterval != redisclient.ClusterStateReloadInterval {
+			t.Errorf("slot map reload interval %s, want %s", o.ClusterStateReloadInterval, redisclient.ClusterStateReloadInterval)
+		}
 	})
 	t.Run("cluster with TLS and one seed", func(t *testing.T) {
 		_, _, o, err := redisclient.ParseURL("rediss+cluster://c1:7000/")

@@ -1,6 +1,10 @@
 package redisclient
 
-import "github.com/redis/go-redis/v9"
+import (
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // ParseURL exposes what New parsed, since Sentinel and Cluster clients hide their
 // options; exactly one of the three is non-nil without an error.
@@ -11,3 +15,9 @@ func ParseURL(raw string) (*redis.Options, *redis.FailoverOptions, *redis.Cluste
 
 // RedactURL exposes the redaction of URLs in errors.
 var RedactURL = redactURL
+
+// WaitOptions exposes what New takes of wait_replicas and wait_timeout, and the URL it leaves.
+func WaitOptions(raw string) (string, int, time.Duration, error) {
+	rest, w, err := takeWaitOptions(raw)
+	return rest, w.replicas, w.timeout, err
+}
