@@ -75,7 +75,7 @@ var settings = func() []setting {
 	set, get = str(func(c *Config) *string { return &c.AMQPCAFile })
 	add(mk("EVENTWORKER_AMQP_CA_FILE", "amqp-ca-file", "", "PEM file of the CAs trusted for amqps:// instead of the system's", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.RedisURL })
-	add(mk("EVENTWORKER_REDIS_URL", "redis-url", "redis://localhost:6379/0", "Redis URL: redis://, rediss://, unix://, redis+sentinel://h1,h2/MASTER or redis+cluster://h1,h2", true, set, get))
+	add(mk("EVENTWORKER_REDIS_URL", "redis-url", "redis://localhost:6379/0", "Redis URL: redis://, rediss://, unix://, redis+sentinel://h1,h2/MASTER or redis+cluster://h1,h2; with replicas, ?wait_replicas=1 makes every write wait for one, so a failover loses no acknowledged effect", true, set, get))
 	set, get = str(func(c *Config) *string { return &c.RedisCAFile })
 	add(mk("EVENTWORKER_REDIS_CA_FILE", "redis-ca-file", "", "PEM file of the CAs trusted for rediss:// instead of the system's", false, set, get))
 	set, get = str(func(c *Config) *string { return &c.HTTPAddr })
