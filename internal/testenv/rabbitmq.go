@@ -44,6 +44,14 @@ const rabbitStartTimeout = 90 * time.Second
 // without it, or without rabbitmq-server, the test is skipped, or fails in CI.
 func StartRabbitNode(t testing.TB) *RabbitNode {
 	t.Helper()
+	n := newRabbitNode(t)
+	n.Start()
+	return n
+}
+
+// newRabbitNode writes a private node's files and registers its clean-up; it starts nothing.
+func newRabbitNode(t testing.TB) *RabbitNode {
+	t.Helper()
 	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
 		Unavailable(t, "a private RabbitMQ node: rabbitmq-server is not installed: %v", err)
 	}
@@ -112,7 +120,6 @@ loopback_users = none
 		n.shutdown()
 		_ = os.RemoveAll(dir)
 	})
-	n.Start()
 	return n
 }
 
@@ -120,11 +127,24 @@ loopback_users = none
 func (n *RabbitNode) Start() {
 	n.t.Helper()
 	began := time.Now()
+	n.launch()
+	n.awaitAMQP(began)
+}
+
+// launch starts the node's VM and returns at once; awaitAMQP waits for it. Apart, so that the
+// nodes of a cluster boot side by side.
+func (n *RabbitNode) launch() {
+	n.t.Helper()
 	cmd := exec.Command("rabbitmq-server", "-detached")
 	cmd.Env = n.env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		n.t.Fatalf("testenv: rabbitmq-server -detached for %s: %v\n%s", n.Name, err, out)
 	}
+}
+
+// awaitAMQP waits until the node accepts AMQP connections, or fails the test.
+func (n *RabbitNode) awaitAMQP(began time.Time) {
+	n.t.Helper()
 	deadline := time.Now().Add(rabbitStartTimeout)
 	for {
 		conn, err := amqp.DialConfig(n.URL, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
@@ -156,14 +176,7 @@ func (n *RabbitNode) Stop() {
 // the process is gone; Start starts the node again on the same data.
 func (n *RabbitNode) Kill() {
 	n.t.Helper()
-	b, err := os.ReadFile(filepath.Join(n.dir, "pid"))
-	if err != nil {
-		n.t.Fatalf("testenv: the pid file of %s: %v", n.Name, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		n.t.Fatalf("testenv: the pid file of %s holds %q", n.Name, b)
-	}
+	pid := n.pid()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		n.t.Fatalf("testenv: SIGKILL of %s (pid %d): %v", n.Name, pid, err)
 	}
@@ -177,6 +190,20 @@ func (n *RabbitNode) Kill() {
 	}
 	_ = os.Remove(filepath.Join(n.dir, "pid"))
 	n.t.Logf("testenv: RabbitMQ node %s killed (SIGKILL, pid %d)", n.Name, pid)
+}
+
+// pid is the process id of the node's Erlang VM, from its pid file.
+func (n *RabbitNode) pid() int {
+	n.t.Helper()
+	b, err := os.ReadFile(filepath.Join(n.dir, "pid"))
+	if err != nil {
+		n.t.Fatalf("testenv: the pid file of %s: %v", n.Name, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		n.t.Fatalf("testenv: the pid file of %s holds %q", n.Name, b)
+	}
+	return pid
 }
 
 // Addr returns the host:port of the node's AMQP listener.
