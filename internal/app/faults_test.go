@@ -1,4 +1,4 @@
-//go:build faults
+//go:build faults || cluster
 
 // Fault tests: the real worker binary runs as separate OS processes that the test kills with
 // SIGKILL in the middle of a stream of mixed events; the test then counts what was published
@@ -114,7 +114,7 @@ func startFaultEnv(t *testing.T, amqpURL string) *faultEnv {
 		cfg := config.Default()
 		cfg.RetryDelays = faultRetryDelays
 		deleteQueues(t, amqpURL, f.name, reg.Consumers(), cfg)
-		if conn, err := amqp.Dial(amqpURL); err == nil {
+		if conn, err := dialAny(amqpURL); err == nil {
 			if ch, err := conn.Channel(); err == nil {
 				_, _ = ch.QueueDelete(f.name+".faults-observer", false, false, false)
 				_ = ch.ExchangeDelete(f.name, false, false)
@@ -229,7 +229,7 @@ func (f *faultEnv) observe() {
 	f.t.Cleanup(stop)
 	q := f.name + ".faults-observer"
 	consume := func() (*amqp.Connection, <-chan amqp.Delivery, error) {
-		conn, err := amqp.Dial(f.amqpURL)
+		conn, err := dialAny(f.amqpURL)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -700,7 +700,7 @@ func (f *faultEnv) checkLogsAreJSON() {
 
 // deadLetters counts the messages in every consumer's dead-letter queue.
 func (f *faultEnv) deadLetters() int {
-	conn, err := amqp.Dial(f.amqpURL)
+	conn, err := dialAny(f.amqpURL)
 	if err != nil {
 		f.t.Fatal(err)
 	}
