@@ -33,7 +33,8 @@ func StartRabbitCluster(t testing.TB, size int) *RabbitCluster {
 	began := time.Now()
 	c := &RabbitCluster{t: t}
 	for range size {
-		c.Nodes = append(c.Nodes, newRabbitNode(t))
+		// As deploy/rabbitmq/30-cluster.conf recommends.
+		c.Nodes = append(c.Nodes, newRabbitNode(t, "cluster_partition_handling = pause_minority\n"))
 	}
 	// Booting the VMs side by side saves most of the time on a small host.
 	for _, n := range c.Nodes {

@@ -44,13 +44,14 @@ const rabbitStartTimeout = 90 * time.Second
 // without it, or without rabbitmq-server, the test is skipped, or fails in CI.
 func StartRabbitNode(t testing.TB) *RabbitNode {
 	t.Helper()
-	n := newRabbitNode(t)
+	n := newRabbitNode(t, "")
 	n.Start()
 	return n
 }
 
-// newRabbitNode writes a private node's files and registers its clean-up; it starts nothing.
-func newRabbitNode(t testing.TB) *RabbitNode {
+// newRabbitNode writes a private node's files, with extraConf appended to its rabbitmq.conf, and
+// registers its clean-up; it starts nothing.
+func newRabbitNode(t testing.TB, extraConf string) *RabbitNode {
 	t.Helper()
 	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
 		Unavailable(t, "a private RabbitMQ node: rabbitmq-server is not installed: %v", err)
@@ -89,7 +90,7 @@ ssl_options.keyfile = %[3]s/server.key
 ssl_options.verify = verify_none
 ssl_options.fail_if_no_peer_cert = false
 loopback_users = none
-`, port, tlsPort, dir)
+`, port, tlsPort, dir) + extraConf
 	if err := os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
