@@ -9,7 +9,11 @@
 package app
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +42,7 @@ const (
 // in-flight window of the fault suite, nothing dead-lettered.
 func TestClusterFaults(t *testing.T) {
 	c := testenv.StartRabbitCluster(t, 3)
+	applyQueuePolicies(t, c)
 
 	t.Run("LeaderNodeKilled", func(t *testing.T) {
 		f, leader := startClusterFaultEnv(t, c)
@@ -55,7 +60,7 @@ func TestClusterFaults(t *testing.T) {
 
 	t.Run("FollowerStoppedAndStarted", func(t *testing.T) {
 		f, leader := startClusterFaultEnv(t, c)
-		follower := (leader + 2) % len(c.Nodes)
+		follower := (leader + 1) % len(c.Nodes) // the second worker's node
 		st := f.stallWatch()
 		f.runFault("cluster: a follower stopped and started again after 10 s", func() int {
 			st.begin()
@@ -87,6 +92,38 @@ func TestClusterFaults(t *testing.T) {
 			t.Errorf("no work queue's leader left the paused node: the pause triggered no election")
 		}
 	})
+}
+
+// applyQueuePolicies sets on the cluster the queue policies of deploy/rabbitmq/definitions.json,
+// the ones an operator applies: the classic queues mirrored on every node.
+func applyQueuePolicies(t *testing.T, c *testenv.RabbitCluster) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "rabbitmq", "definitions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defs struct {
+		Policies []struct {
+			Name       string         `json:"name"`
+			Pattern    string         `json:"pattern"`
+			ApplyTo    string         `json:"apply-to"`
+			Definition map[string]any `json:"definition"`
+		} `json:"policies"`
+	}
+	if err := json.Unmarshal(b, &defs); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range defs.Policies {
+		if p.ApplyTo != "queues" {
+			continue
+		}
+		def, err := json.Marshal(p.Definition)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Ctl("set_policy", "--apply-to", "queues", p.Name, p.Pattern, string(def))
+		t.Logf("policy %s: %s on queues matching %s", p.Name, def, p.Pattern)
+	}
 }
 
 // startClusterFaultEnv prepares the fault suite's environment on cluster c with two workers, the
@@ -142,11 +179,21 @@ type stall struct {
 	done  chan struct{}
 	// longest is the longest time with no new email, from began until the sampling stopped.
 	longest time.Duration
+	// total is how many emails the workload sends: once they are all there, nothing stalls.
+	total int
+	// unready is each worker's longest time not ready (its /readyz), by worker number.
+	unready map[int]time.Duration
 }
 
 // stallWatch returns a stall measure; begin starts sampling the sink every 50 ms.
 func (f *faultEnv) stallWatch() *stall {
-	s := &stall{f: f, stop: make(chan struct{}), done: make(chan struct{})}
+	w := newFaultWorkload()
+	s := &stall{f: f, stop: make(chan struct{}), done: make(chan struct{}), unready: map[int]time.Duration{}, total: 2 + w.falls}
+	for _, tp := range w.templ {
+		if tp != "" {
+			s.total++
+		}
+	}
 	f.t.Cleanup(s.end)
 	return s
 }
@@ -155,8 +202,38 @@ func (s *stall) begin() {
 	s.mu.Lock()
 	s.began = time.Now()
 	s.mu.Unlock()
+	s.f.mu.Lock()
+	procs := append([]*workerProc(nil), s.f.procs...)
+	s.f.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Go(func() {
+			var since time.Time // when the worker was last seen turning unready
+			for {
+				select {
+				case <-s.stop:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+				code, _ := readyz("http://" + p.addr + "/readyz")
+				now := time.Now()
+				switch {
+				case code != http.StatusOK && since.IsZero():
+					since = now
+				case code != http.StatusOK:
+				default:
+					since = time.Time{}
+					continue
+				}
+				s.mu.Lock()
+				s.unready[p.n] = max(s.unready[p.n], now.Sub(since))
+				s.mu.Unlock()
+			}
+		})
+	}
 	go func() {
 		defer close(s.done)
+		defer wg.Wait()
 		last, lastAt := len(s.f.sink.Messages()), time.Now()
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
@@ -166,6 +243,9 @@ func (s *stall) begin() {
 				return
 			case now := <-tick.C:
 				n := len(s.f.sink.Messages())
+				if n >= s.total {
+					return
+				}
 				if n != last {
 					last, lastAt = n, now
 					continue
@@ -197,29 +277,58 @@ func (s *stall) end() {
 // ready on a running node at the end.
 func (f *faultEnv) clusterFigures(c *testenv.RabbitCluster, st *stall, node int) {
 	t := f.t
-	// The sampling ran until every effect was there: what follows is no stall.
-	st.end()
-	st.mu.Lock()
-	longest := st.longest
-	st.mu.Unlock()
-	outcomes := f.outcomes()
-	var nodes []string
 	f.mu.Lock()
 	procs := append([]*workerProc(nil), f.procs...)
 	f.mu.Unlock()
+	// A worker that found no node to consume on waits out its backoff (up to 30 s) before it
+	// tries again: every worker must be ready within that.
+	var nodes []string
 	for _, p := range procs {
-		code, body := readyz("http://" + p.addr + "/readyz")
-		if code != http.StatusOK {
-			t.Errorf("worker %d is not ready at the end: %d %q", p.n, code, body)
-		}
+		var body string
+		f.waitFor(fmt.Sprintf("worker %d ready", p.n), 45*time.Second, func() bool {
+			var code int
+			code, body = readyz("http://" + p.addr + "/readyz")
+			return code == http.StatusOK
+		})
 		_, on, _ := strings.Cut(body, "consuming on node ")
 		on, _, _ = strings.Cut(on, "\n")
-		nodes = append(nodes, on)
+		nodes = append(nodes, fmt.Sprintf("worker %d on node %d", p.n, c.Index(on)))
 	}
+	// The sampling ran until every effect was there and every worker ready: what follows is
+	// no stall.
+	st.end()
+	st.mu.Lock()
+	longest := st.longest
+	unready := fmt.Sprint(st.unready)
+	st.mu.Unlock()
+	outcomes := f.outcomes()
 	moves := 0
 	for _, p := range procs {
 		moves += strings.Count(tail(p.logs, 1000), "RabbitMQ connection moved to another node")
 	}
-	t.Logf("figures %s, node %d: the longest time without a new email after the fault began %.1fs; redeliveries the done records skipped (outcome %s) %d; retried %d; connections moved to another node %d; the workers end on nodes %v",
-		t.Name(), node, longest.Seconds(), metrics.OutcomeDuplicate, outcomes[metrics.OutcomeDuplicate], outcomes[metrics.OutcomeRetried], moves, nodes)
+	t.Logf("figures %s, node %d: the longest time without a new email after the fault began %.1fs; each worker's longest time not ready (s by worker) %s; redeliveries the done records skipped (outcome %s) %d; retried %d; connections moved to another node %d; at the end %s",
+		t.Name(), node, longest.Seconds(), unready, metrics.OutcomeDuplicate, outcomes[metrics.OutcomeDuplicate], outcomes[metrics.OutcomeRetried], moves, strings.Join(nodes, ", "))
+	if t.Failed() {
+		for _, p := range procs {
+			t.Logf("worker %d's warnings and errors:\n%s", p.n, grepLines(p.logs, `"level":"WARN"`, `"level":"ERROR"`))
+		}
+	}
+}
+
+// grepLines returns the last 30 lines of the file at path that contain one of subs.
+func grepLines(path string, subs ...string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, s := range subs {
+			if strings.Contains(l, s) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out[max(0, len(out)-30):], "\n")
 }

@@ -111,9 +111,10 @@ type QueueReplicas struct {
 func (c *RabbitCluster) Replicas(queue string) QueueReplicas {
 	c.t.Helper()
 	var rows []struct {
-		Name    string   `json:"name"`
-		Leader  string   `json:"leader"`
-		Members []string `json:"members"`
+		Name   string `json:"name"`
+		Leader string `json:"leader"`
+		// A list of node names for a quorum queue, "" for a classic one.
+		Members json.RawMessage `json:"members"`
 	}
 	out := c.ctlOnAnyRunning("-q", "list_queues", "name", "leader", "members", "--formatter", "json")
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
@@ -124,7 +125,9 @@ func (c *RabbitCluster) Replicas(queue string) QueueReplicas {
 			continue
 		}
 		q := QueueReplicas{Leader: c.index(r.Leader)}
-		for _, m := range r.Members {
+		var members []string
+		_ = json.Unmarshal(r.Members, &members) // a classic queue has none
+		for _, m := range members {
 			if i := c.index(m); i >= 0 {
 				q.Members = append(q.Members, i)
 			}
@@ -144,6 +147,13 @@ func (c *RabbitCluster) index(name string) int {
 		}
 	}
 	return -1
+}
+
+// Ctl runs rabbitmqctl with args on the first node of the cluster that is running and answers,
+// and fails the test when none does.
+func (c *RabbitCluster) Ctl(args ...string) string {
+	c.t.Helper()
+	return c.ctlOnAnyRunning(args...)
 }
 
 // ctlOnAnyRunning runs rabbitmqctl with args on the first node that is running.
@@ -190,4 +200,14 @@ func (c *RabbitCluster) awaitRunning(n *RabbitNode) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// Index returns the index of the node whose AMQP listener is addr (host:port), -1 for none.
+func (c *RabbitCluster) Index(addr string) int {
+	for i, n := range c.Nodes {
+		if n.Addr() == addr {
+			return i
+		}
+	}
+	return -1
 }

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -78,7 +79,7 @@ func newRabbitNode(t testing.TB, extraConf string) *RabbitNode {
 		t:      t,
 		dir:    dir,
 	}
-	port, tlsPort, distPort := FreePort(t), FreePort(t), FreePort(t)
+	port, tlsPort, distPort := listenPort(t), listenPort(t), listenPort(t)
 	n.URL = fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port)
 	n.TLSURL = fmt.Sprintf("amqps://guest:guest@localhost:%d/", tlsPort)
 
@@ -254,6 +255,25 @@ func (n *RabbitNode) logTail() string {
 		out += l + ":\n" + string(b) + "\n"
 	}
 	return out
+}
+
+// listenPort returns a port on 127.0.0.1 below Linux's ephemeral range (32768 and up) that was
+// free a moment ago. A node that stops and starts again must find its ports free: one from the
+// ephemeral range may meanwhile be the local end of a client's connection (a worker redialling,
+// a peer node reconnecting), and the node's listener then fails to bind.
+func listenPort(t testing.TB) int {
+	t.Helper()
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		return port
+	}
+	t.Fatal("testenv: no free port between 20000 and 32000")
+	return 0
 }
 
 // FreePort returns a port on 127.0.0.1 that was free a moment ago.
