@@ -177,8 +177,9 @@ type stall struct {
 	began time.Time
 	stop  chan struct{}
 	done  chan struct{}
-	// longest is the longest time with no new email, from began until the sampling stopped.
-	longest time.Duration
+	// longest is the longest time with no new email, from began until the sampling stopped;
+	// longestFrom is when it began, after began.
+	longest, longestFrom time.Duration
 	// total is how many emails the workload sends: once they are all there, nothing stalls.
 	total int
 	// unready is each worker's longest time not ready (its /readyz), by worker number.
@@ -251,7 +252,9 @@ func (s *stall) begin() {
 					continue
 				}
 				s.mu.Lock()
-				s.longest = max(s.longest, now.Sub(lastAt))
+				if d := now.Sub(lastAt); d > s.longest {
+					s.longest, s.longestFrom = d, lastAt.Sub(s.began)
+				}
 				s.mu.Unlock()
 			}
 		}
@@ -298,7 +301,7 @@ func (f *faultEnv) clusterFigures(c *testenv.RabbitCluster, st *stall, node int)
 	// no stall.
 	st.end()
 	st.mu.Lock()
-	longest := st.longest
+	longest, from := st.longest, st.longestFrom
 	unready := fmt.Sprint(st.unready)
 	st.mu.Unlock()
 	outcomes := f.outcomes()
@@ -306,8 +309,8 @@ func (f *faultEnv) clusterFigures(c *testenv.RabbitCluster, st *stall, node int)
 	for _, p := range procs {
 		moves += strings.Count(tail(p.logs, 1000), "RabbitMQ connection moved to another node")
 	}
-	t.Logf("figures %s, node %d: the longest time without a new email after the fault began %.1fs; each worker's longest time not ready (s by worker) %s; redeliveries the done records skipped (outcome %s) %d; retried %d; connections moved to another node %d; at the end %s",
-		t.Name(), node, longest.Seconds(), unready, metrics.OutcomeDuplicate, outcomes[metrics.OutcomeDuplicate], outcomes[metrics.OutcomeRetried], moves, strings.Join(nodes, ", "))
+	t.Logf("figures %s, node %d: the longest time without a new email after the fault began %.1fs (from %.1fs after it began); each worker's longest time not ready (s by worker) %s; redeliveries the done records skipped (outcome %s) %d; retried %d; connections moved to another node %d; at the end %s",
+		t.Name(), node, longest.Seconds(), from.Seconds(), unready, metrics.OutcomeDuplicate, outcomes[metrics.OutcomeDuplicate], outcomes[metrics.OutcomeRetried], moves, strings.Join(nodes, ", "))
 	if t.Failed() {
 		for _, p := range procs {
 			t.Logf("worker %d's warnings and errors:\n%s", p.n, grepLines(p.logs, `"level":"WARN"`, `"level":"ERROR"`))

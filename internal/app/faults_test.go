@@ -305,6 +305,8 @@ type faultWorkload struct {
 
 	published  atomic.Int64
 	pubRetries atomic.Int64 // publishes retried after an error
+	// pubErrs counts the errors of the retried publishes by their text, for the figures.
+	pubErrs map[string]int
 
 	mu   sync.Mutex
 	mids map[string]string // expected Message-ID -> event type
@@ -314,7 +316,7 @@ type faultWorkload struct {
 // versions of 25 products per tenant; every fifth product falls below its threshold twice),
 // 1,500 order.created, 750 order.confirmed, 300 order.cancelled and 450 user.registered.
 func newFaultWorkload() *faultWorkload {
-	w := &faultWorkload{counters: map[string]map[string]int64{}, versions: map[string]int64{}, mids: map[string]string{}}
+	w := &faultWorkload{counters: map[string]map[string]int64{}, versions: map[string]int64{}, mids: map[string]string{}, pubErrs: map[string]int{}}
 	for _, tn := range faultTenants {
 		w.counters[tn] = map[string]int64{}
 	}
@@ -420,6 +422,9 @@ func (f *faultEnv) publishAll(w *faultWorkload) <-chan error {
 				ev, err := f.pub.Publish(context.Background(), w.events[i])
 				for deadline := time.Now().Add(faultDeadline); err != nil && time.Now().Before(deadline); {
 					w.pubRetries.Add(1)
+					w.mu.Lock()
+					w.pubErrs[err.Error()]++
+					w.mu.Unlock()
 					time.Sleep(250 * time.Millisecond)
 					ev, err = f.pub.Publish(context.Background(), w.events[i])
 				}
@@ -633,6 +638,11 @@ func (f *faultEnv) runFault(label string, fault func() int) {
 		c.versionsOK, len(w.versions), c.lows, w.falls, len(c.countersBad), dead, outcomes,
 		c.extraCopies, c.lost(w.falls), time.Since(began).Seconds())
 
+	if w.pubRetries.Load() > 0 {
+		w.mu.Lock()
+		t.Logf("figures %s: the errors of the retried publishes: %v", label, w.pubErrs)
+		w.mu.Unlock()
+	}
 	if c.missingMails > 0 {
 		t.Errorf("%d of %d expected emails never arrived", c.missingMails, c.expectedMails)
 	}
