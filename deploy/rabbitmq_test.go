@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/registry"
 )
@@ -95,5 +98,45 @@ func TestUnroutablePolicy(t *testing.T) {
 	conf, err := os.ReadFile(filepath.Join("rabbitmq", "20-eventworker.conf"))
 	if err != nil || !strings.Contains(string(conf), "load_definitions = /etc/rabbitmq/definitions.json") {
 		t.Errorf("20-eventworker.conf does not load /etc/rabbitmq/definitions.json: %v", err)
+	}
+}
+
+// TestClassicQueuesMirroredPolicy: the mirroring policy of the definitions matches every classic
+// queue the worker declares (dead-letter, retry and unroutable queues), so that on a cluster
+// they outlive their node, and none of the work queues, which are quorum queues.
+func TestClassicQueuesMirroredPolicy(t *testing.T) {
+	reg, err := registry.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pattern string
+	for _, p := range readDefinitions(t).Policies {
+		if p.Definition["ha-mode"] == "all" && p.ApplyTo == "queues" {
+			pattern = p.Pattern
+		}
+	}
+	if pattern == "" {
+		t.Fatalf("%s has no policy with ha-mode all for queues", definitionsFile)
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	for _, prefix := range []string{cfg.QueuePrefix, "shop-eu"} {
+		mirrored := map[string]bool{broker.UnroutableQueue(prefix): true}
+		for _, c := range reg.Consumers() {
+			n := broker.Names{Prefix: prefix, Consumer: c}
+			mirrored[n.DeadLetter()] = true
+			for _, d := range append(cfg.RetryDelays, 1500*time.Millisecond) {
+				mirrored[n.Retry(d)] = true
+			}
+			mirrored[n.Work()] = false
+		}
+		for q, want := range mirrored {
+			if got := re.MatchString(q); got != want {
+				t.Errorf("policy pattern %q matches %s: %v, want %v", pattern, q, got, want)
+			}
+		}
 	}
 }

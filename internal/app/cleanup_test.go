@@ -3,15 +3,32 @@ package app
 import (
 	"testing"
 
+	"time"
+
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/broker"
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 )
+
+// dialAny connects to the first node of url, one URL or a comma-separated list, that answers.
+func dialAny(url string) (*amqp.Connection, error) {
+	nodes, err := amqpnodes.Parse(url)
+	if err != nil {
+		return nil, err
+	}
+	d, err := amqpnodes.NewDialer(amqpnodes.DialerConfig{Nodes: nodes, AMQP: amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)}})
+	if err != nil {
+		return nil, err
+	}
+	conn, _, err := d.Dial()
+	return conn, err
+}
 
 // deleteQueues removes what a test's worker declared under its private prefix.
 func deleteQueues(t *testing.T, url, prefix string, consumers []string, cfg *config.Config) {
-	conn, err := amqp.Dial(url)
+	conn, err := dialAny(url)
 	if err != nil {
 		t.Logf("cleanup: %v", err)
 		return

@@ -1,4 +1,4 @@
-//go:build faults || redisha
+//go:build faults || redisha || cluster
 
 // Fault tests: the real worker binary runs as separate OS processes that the test kills with
 // SIGKILL in the middle of a stream of mixed events; the test then counts what was published
@@ -134,7 +134,7 @@ func newFaultEnv(t *testing.T, amqpURL string, rdb redis.UniversalClient, prefix
 		cfg := config.Default()
 		cfg.RetryDelays = faultRetryDelays
 		deleteQueues(t, amqpURL, f.name, reg.Consumers(), cfg)
-		if conn, err := amqp.Dial(amqpURL); err == nil {
+		if conn, err := dialAny(amqpURL); err == nil {
 			if ch, err := conn.Channel(); err == nil {
 				_, _ = ch.QueueDelete(f.name+".faults-observer", false, false, false)
 				_ = ch.ExchangeDelete(f.name, false, false)
@@ -253,7 +253,7 @@ func (f *faultEnv) observe() {
 	f.t.Cleanup(stop)
 	q := f.name + ".faults-observer"
 	consume := func() (*amqp.Connection, <-chan amqp.Delivery, error) {
-		conn, err := amqp.Dial(f.amqpURL)
+		conn, err := dialAny(f.amqpURL)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -329,6 +329,8 @@ type faultWorkload struct {
 
 	published  atomic.Int64
 	pubRetries atomic.Int64 // publishes retried after an error
+	// pubErrs counts the errors of the retried publishes by their text, for the figures.
+	pubErrs map[string]int
 
 	mu   sync.Mutex
 	mids map[string]string // expected Message-ID -> event type
@@ -338,7 +340,7 @@ type faultWorkload struct {
 // versions of 25 products per tenant; every fifth product falls below its threshold twice),
 // 1,500 order.created, 750 order.confirmed, 300 order.cancelled and 450 user.registered.
 func newFaultWorkload() *faultWorkload {
-	w := &faultWorkload{counters: map[string]map[string]int64{}, versions: map[string]int64{}, mids: map[string]string{}}
+	w := &faultWorkload{counters: map[string]map[string]int64{}, versions: map[string]int64{}, mids: map[string]string{}, pubErrs: map[string]int{}}
 	for _, tn := range faultTenants {
 		w.counters[tn] = map[string]int64{}
 	}
@@ -444,6 +446,9 @@ func (f *faultEnv) publishAll(w *faultWorkload) <-chan error {
 				ev, err := f.pub.Publish(context.Background(), w.events[i])
 				for deadline := time.Now().Add(faultDeadline); err != nil && time.Now().Before(deadline); {
 					w.pubRetries.Add(1)
+					w.mu.Lock()
+					w.pubErrs[err.Error()]++
+					w.mu.Unlock()
 					time.Sleep(250 * time.Millisecond)
 					ev, err = f.pub.Publish(context.Background(), w.events[i])
 				}
@@ -657,6 +662,11 @@ func (f *faultEnv) runFault(label string, fault func() int) {
 		c.versionsOK, len(w.versions), c.lows, w.falls, len(c.countersBad), dead, outcomes,
 		c.extraCopies, c.lost(w.falls), time.Since(began).Seconds())
 
+	if w.pubRetries.Load() > 0 {
+		w.mu.Lock()
+		t.Logf("figures %s: the errors of the retried publishes: %v", label, w.pubErrs)
+		w.mu.Unlock()
+	}
 	if c.missingMails > 0 {
 		t.Errorf("%d of %d expected emails never arrived", c.missingMails, c.expectedMails)
 	}
@@ -724,7 +734,7 @@ func (f *faultEnv) checkLogsAreJSON() {
 
 // deadLetters counts the messages in every consumer's dead-letter queue.
 func (f *faultEnv) deadLetters() int {
-	conn, err := amqp.Dial(f.amqpURL)
+	conn, err := dialAny(f.amqpURL)
 	if err != nil {
 		f.t.Fatal(err)
 	}

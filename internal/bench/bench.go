@@ -36,6 +36,7 @@ import (
 	"github.com/eventworker/eventworker/internal/redisclient"
 	"github.com/eventworker/eventworker/internal/worker"
 	"github.com/eventworker/eventworker/publisher"
+	"github.com/eventworker/eventworker/publisher/amqpnodes"
 	"github.com/eventworker/eventworker/registry"
 )
 
@@ -65,7 +66,11 @@ type Options struct {
 	// Keys, when positive in drain mode, drains a second time after loading that many unrelated
 	// keys into Redis, to show that the cost per event does not grow with the keyspace. The run
 	// then uses Redis database 15, as cache/bench_test.go does.
-	Keys       int
+	Keys int
+	// Replicas, above 1 in drain mode, runs that many worker children at once on the same
+	// queues, as replicas of a deployment compete; the worker's figures are their sums (CPU,
+	// handler calls, Redis) over the span from the first handler call of any to the last.
+	Replicas   int
 	CPUProfile string
 	Getenv     func(string) string
 	// Progress receives progress lines (stderr).
@@ -136,7 +141,7 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer rdb.Close()
 
-	conn, err := amqp.Dial(cfg.AMQPURL)
+	conn, err := dialFirst(cfg.AMQPURL)
 	if err != nil {
 		return nil, fmt.Errorf("RabbitMQ: %w", err)
 	}
@@ -171,7 +176,13 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 		}
 		progress("preloaded in %s; draining with the worker (child process)", time.Since(start).Round(time.Millisecond))
 		spec.Kind, spec.Expected, spec.Timeout = kindWorker, expected(o.Events), 10*time.Minute
-		rep.Worker, err = runChild(ctx, rdb, spec, o.Events, "worker", nil)
+		label := "worker"
+		if o.Replicas > 1 {
+			spec.Replicas, spec.Counter = o.Replicas, name+":bench:handled:"
+			label = fmt.Sprintf("worker x%d", o.Replicas)
+		}
+		rep.Worker, err = runChildren(ctx, rdb, spec, max(o.Replicas, 1), o.Events, label, nil)
+		spec.Replicas, spec.Counter = 0, ""
 		if err != nil {
 			return nil, err
 		}
@@ -257,6 +268,14 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 // runs, and returns the child's figures with its CPU time, peak RSS and what it asked of Redis
 // (rdb's INFO commandstats before and after, besides the child's own count).
 func runChild(ctx context.Context, rdb redis.UniversalClient, spec childSpec, events int, label string, during func() error) (*Run, error) {
+	return runChildren(ctx, rdb, spec, 1, events, label, during)
+}
+
+// runChildren is runChild with n children at once on the same queues: their handler calls,
+// errors, CPU time and Redis commands are summed, the time spans the first call of any to the
+// last of any, the lag percentiles are those of every child's samples, and the peak RSS is the
+// largest child's.
+func runChildren(ctx context.Context, rdb redis.UniversalClient, spec childSpec, n, events int, label string, during func() error) (*Run, error) {
 	before, err := readCommandStats(ctx, rdb)
 	if err != nil {
 		return nil, fmt.Errorf("redis INFO commandstats: %w", err)
@@ -265,39 +284,65 @@ func runChild(ctx context.Context, rdb redis.UniversalClient, spec childSpec, ev
 	if err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(spec)
-	if err != nil {
-		return nil, err
+	cmds := make([]*exec.Cmd, n)
+	outs := make([]*bytes.Buffer, n)
+	stopAll := func() {
+		for _, c := range cmds {
+			if c != nil && c.Process != nil {
+				_ = c.Process.Kill()
+				_ = c.Wait()
+			}
+		}
 	}
-	cmd := exec.CommandContext(ctx, exe, "bench")
-	cmd.Env = append(os.Environ(), ChildEnv+"="+string(raw))
-	var stdout bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	for i := range n {
+		s := spec
+		if n > 1 {
+			s.CPUProfile = suffixed(spec.CPUProfile, fmt.Sprintf(".%d", i+1))
+		}
+		raw, err := json.Marshal(s)
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.CommandContext(ctx, exe, "bench")
+		cmd.Env = append(os.Environ(), ChildEnv+"="+string(raw))
+		outs[i] = new(bytes.Buffer)
+		cmd.Stdout, cmd.Stderr = outs[i], os.Stderr
+		if err := cmd.Start(); err != nil {
+			stopAll()
+			return nil, err
+		}
+		cmds[i] = cmd
 	}
 	if during != nil {
 		if err := during(); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			stopAll()
 			return nil, err
 		}
 	}
-	if err := cmd.Wait(); err != nil {
-		return nil, fmt.Errorf("%s child: %w", label, err)
+	var waitErr error
+	for _, cmd := range cmds {
+		if err := cmd.Wait(); err != nil && waitErr == nil {
+			waitErr = fmt.Errorf("%s child: %w", label, err)
+		}
+	}
+	if waitErr != nil {
+		return nil, waitErr
 	}
 	after, err := readCommandStats(ctx, rdb)
 	if err != nil {
 		return nil, fmt.Errorf("redis INFO commandstats: %w", err)
 	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	var res childResult
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		return nil, fmt.Errorf("%s child printed %q: %w", label, stdout.String(), err)
+	results := make([]childResult, n)
+	for i, out := range outs {
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &results[i]); err != nil {
+			return nil, fmt.Errorf("%s child printed %q: %w", label, out.String(), err)
+		}
 	}
+	res := mergeResults(results, spec.Expected)
 	expected := 0
-	for _, n := range spec.Expected {
-		expected += n
+	for _, k := range spec.Expected {
+		expected += k
 	}
 	run := &Run{
 		Name: label, Consumers: res.Consumers, Events: events, Handled: res.Handled, Expected: expected,
@@ -305,12 +350,53 @@ func runChild(ctx context.Context, rdb redis.UniversalClient, spec childSpec, ev
 		Lag: res.Lag, TimedOut: res.TimedOut, CallsPerSecond: Ratio(float64(res.Handled), res.Seconds),
 		Redis: newRedisUse(res.RedisCommands, res.RedisRoundTrips, after.since(before), res.Handled),
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		run.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
-		run.PeakRSSMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
-		run.CPUMicrosPerCall = 1e6 * Ratio(run.CPUSeconds, float64(res.Handled))
+	for _, cmd := range cmds {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			run.CPUSeconds += tv(ru.Utime) + tv(ru.Stime)
+			run.PeakRSSMiB = max(run.PeakRSSMiB, float64(ru.Maxrss)/1024) // KiB on Linux
+		}
 	}
+	run.CPUMicrosPerCall = 1e6 * Ratio(run.CPUSeconds, float64(res.Handled))
 	return run, nil
+}
+
+// mergeResults is the result of one child, or the sum of several that shared the queues.
+func mergeResults(rs []childResult, expected map[string]int) childResult {
+	if len(rs) == 1 {
+		return rs[0]
+	}
+	out := childResult{Consumers: map[string]ConsumerRun{}}
+	var lags []time.Duration
+	for _, r := range rs {
+		out.Handled += r.Handled
+		out.Errors += r.Errors
+		out.RedisCommands += r.RedisCommands
+		out.RedisRoundTrips += r.RedisRoundTrips
+		lags = append(lags, r.LagSamples...)
+		if !r.First.IsZero() && (out.First.IsZero() || r.First.Before(out.First)) {
+			out.First = r.First
+		}
+		if r.Last.After(out.Last) {
+			out.Last = r.Last
+		}
+		for name, c := range r.Consumers {
+			m := out.Consumers[name]
+			m.Handled += c.Handled
+			m.Errors += c.Errors
+			m.Seconds = max(m.Seconds, c.Seconds)
+			out.Consumers[name] = m
+		}
+	}
+	for name, c := range out.Consumers {
+		c.PerSecond = Ratio(float64(c.Handled), c.Seconds)
+		out.Consumers[name] = c
+		out.TimedOut = out.TimedOut || c.Handled < expected[name]
+	}
+	if !out.First.IsZero() {
+		out.Seconds = out.Last.Sub(out.First).Seconds()
+	}
+	out.Lag = Summarize(lags)
+	return out
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
@@ -659,3 +745,18 @@ func machine() Machine {
 
 // discardLogger is a silent logger.
 var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// dialFirst connects to the first node of url, one URL or a comma-separated list of a
+// cluster's nodes, that answers.
+func dialFirst(url string) (*amqp.Connection, error) {
+	nodes, err := amqpnodes.Parse(url)
+	if err != nil {
+		return nil, err
+	}
+	d, err := amqpnodes.NewDialer(amqpnodes.DialerConfig{Nodes: nodes})
+	if err != nil {
+		return nil, err
+	}
+	conn, _, err := d.Dial()
+	return conn, err
+}

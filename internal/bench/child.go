@@ -47,6 +47,11 @@ type childSpec struct {
 	Expected     map[string]int `json:"expected"`
 	Timeout      time.Duration  `json:"timeout"`
 	CPUProfile   string         `json:"cpu_profile,omitempty"`
+	// Replicas, above 1, is how many worker children share the queues; Counter is the prefix
+	// of the Redis keys (one per consumer) where they add up their handler calls, so that each
+	// stops once all of them together made the expected calls.
+	Replicas int    `json:"replicas,omitempty"`
+	Counter  string `json:"counter,omitempty"`
 }
 
 // childResult is what the child prints on its last line of stdout.
@@ -60,6 +65,11 @@ type childResult struct {
 	// RedisCommands and RedisRoundTrips are what the process's Redis client sent.
 	RedisCommands   int64 `json:"redis_commands"`
 	RedisRoundTrips int64 `json:"redis_round_trips"`
+	// First and Last are the first handler call's start and the last one's end; LagSamples
+	// are every call's lag, sent only by a child among several, for the parent's percentiles.
+	First      time.Time       `json:"first"`
+	Last       time.Time       `json:"last"`
+	LagSamples []time.Duration `json:"lag_samples,omitempty"`
 }
 
 // Child runs the measured part of a benchmark (the worker, or the bare consumer) in this
@@ -105,7 +115,14 @@ func Child(ctx context.Context, spec string, getenv func(string) string, stdout,
 	switch s.Kind {
 	case kindWorker:
 		app.TuneGC(getenv) // as `eventworker run` does
-		err = runWorker(ctx, cfg, log, rdb, rec, s.Timeout)
+		var shared <-chan struct{}
+		if s.Replicas > 1 {
+			stop, done := context.WithCancel(ctx)
+			defer done()
+			shared = shareProgress(stop, cfg.RedisURL, cfg.RedisCAFile, s.Counter, rec)
+			rec.keepSamples = true
+		}
+		err = runWorker(ctx, cfg, log, rdb, rec, shared, s.Timeout)
 	case kindBaseline:
 		err = runBaseline(ctx, cfg, log, rdb, rec, s.Timeout)
 	case kindMinimal:
@@ -158,6 +175,8 @@ type recorder struct {
 	first    time.Time
 	last     time.Time
 	done     chan struct{}
+	// keepSamples sends every lag sample with the result (a child among several).
+	keepSamples bool
 }
 
 type consumerStat struct {
@@ -239,6 +258,10 @@ func (r *recorder) result() childResult {
 	if !r.first.IsZero() {
 		out.Seconds = r.last.Sub(r.first).Seconds()
 	}
+	out.First, out.Last = r.first, r.last
+	if r.keepSamples {
+		out.LagSamples = r.lags
+	}
 	out.RedisCommands, out.RedisRoundTrips = r.cmdEnd[0]-r.cmdStart[0], r.cmdEnd[1]-r.cmdStart[1]
 	return out
 }
@@ -250,7 +273,8 @@ func final(err error) bool {
 
 // runWorker runs the worker as `eventworker run` does (app.Run with handlers.All) on rdb, each
 // handler wrapped to record its lag, until every expected call happened or timeout passed.
-func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient, rec *recorder, timeout time.Duration) error {
+// shared, when not nil, ends the run too: every replica together made the expected calls.
+func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient, rec *recorder, shared <-chan struct{}, timeout time.Duration) error {
 	build := func(d handlers.Deps) []handling.Handler {
 		hs := handlers.All(d)
 		for i, h := range hs {
@@ -270,12 +294,61 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb re
 	go func() { errc <- app.Run(ctx, cfg, log, app.WithHandlers(build), app.WithRedis(rdb)) }()
 	select {
 	case <-rec.done:
+	case <-shared:
 	case <-time.After(timeout):
 	case err := <-errc:
 		return fmt.Errorf("worker stopped early: %w", err)
 	}
 	cancel()
 	return <-errc
+}
+
+// shareProgress adds this child's handler calls per consumer to the Redis counters under
+// prefix every 50 ms, on a client of its own (the measured one counts only what events cost),
+// and closes the returned channel once the counters of every expected consumer reach what is
+// expected of all the children together.
+func shareProgress(ctx context.Context, redisURL, caFile, prefix string, rec *recorder) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		rdb, err := redisclient.New(redisURL, caFile)
+		if err != nil {
+			return // the run ends at its timeout
+		}
+		defer rdb.Close()
+		added := map[string]int{}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			rec.mu.Lock()
+			now := map[string]int{}
+			for c := range rec.expected {
+				if s := rec.cons[c]; s != nil {
+					now[c] = s.handled
+				}
+			}
+			rec.mu.Unlock()
+			reached := true
+			for c, want := range rec.expected {
+				total, err := rdb.IncrBy(ctx, prefix+c, int64(now[c]-added[c])).Result()
+				if err != nil {
+					reached = false
+					break
+				}
+				added[c] = now[c]
+				reached = reached && total >= int64(want)
+			}
+			if reached {
+				close(done)
+				return
+			}
+		}
+	}()
+	return done
 }
 
 // runBaseline drains the bare queues with amqp091-go: per consumer as many channels as the
@@ -294,7 +367,7 @@ func runBaseline(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb 
 		byName[h.Consumer()] = h
 	}
 	dedupe := idempotency.New(rdb, cfg.CachePrefix, cfg.IdempotencyTTL, cfg.LeaseTTL)
-	conn, err := amqp.Dial(cfg.AMQPURL)
+	conn, err := dialFirst(cfg.AMQPURL)
 	if err != nil {
 		return err
 	}

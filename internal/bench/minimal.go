@@ -37,7 +37,7 @@ func minimalQueue(prefix, consumer string) string { return prefix + ".min." + co
 // key of the event and INCR a counter) and acknowledges. No schema validation, idempotency,
 // metrics, logs or timeouts: it is the limit of the work, what no real consumer can beat.
 func runMinimal(ctx context.Context, cfg *config.Config, rdb redis.UniversalClient, rec *recorder, timeout time.Duration) error {
-	conn, err := amqp.Dial(cfg.AMQPURL)
+	conn, err := dialFirst(cfg.AMQPURL)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ steady: publishes at --rate events/s for --duration while the worker runs, and r
 --emails N also sends N emails through the mailer to the sink over one reused connection.
 --keys N (drain) drains a second time after loading N unrelated keys, both drains in Redis
 database 15, and compares the cache consumer's throughput and CPU per event.
+--replicas N (drain) runs N worker children at once on the same queues, as the replicas of a
+deployment: the figures are their total throughput, their summed CPU per call and the largest
+peak RSS. $EVENTWORKER_AMQP_URL may list a cluster's nodes.
 See BENCHMARKS.md.`
 
 func runBench(ctx context.Context, e *env, path string, args []string) int {
@@ -40,8 +43,8 @@ func runBench(ctx context.Context, e *env, path string, args []string) int {
 		return exitOK
 	}
 	f := newFlags(path, "Usage: "+path+" [--mode drain|steady] [--events N] [--mix product|mixed|orders|tenants] [--rate R]\n"+
-		"       [--duration D] [--consumers C1,C2] [--baseline] [--minimal] [--emails N] [--keys N] [--json]\n"+
-		"       [--cpuprofile FILE]\n\n"+benchUsage)
+		"       [--duration D] [--consumers C1,C2] [--baseline] [--minimal] [--emails N] [--keys N] [--replicas N]\n"+
+		"       [--json] [--cpuprofile FILE]\n\n"+benchUsage)
 	mode := f.String("mode", bench.ModeDrain, "drain or steady")
 	events := f.Int("events", 20000, "`N` events to preload (drain)")
 	mix := f.String("mix", bench.MixProduct, "product (product.updated only), mixed (shop traffic), orders (order.created only) or tenants (tenant.* events)")
@@ -52,6 +55,7 @@ func runBench(ctx context.Context, e *env, path string, args []string) int {
 	consumers := f.String("consumers", "", "fill only these consumers' queues, comma-separated (drain; default every consumer of the mix)")
 	emails := f.Int("emails", 0, "also send `N` emails to the local SMTP sink")
 	keys := f.Int("keys", 0, "drain a second time with `N` unrelated keys in Redis database 15 (drain)")
+	replicas := f.Int("replicas", 1, "run `N` worker children at once on the same queues (drain)")
 	asJSON := f.Bool("json", false, "print JSON instead of tables")
 	cpuprofile := f.String("cpuprofile", "", "write the worker child's CPU profile to `FILE` (the bare consumer's to FILE.bare, the --keys drain's to FILE.keys)")
 	if status, ok := f.parseFlagsOnly(e, args); !ok {
@@ -68,11 +72,15 @@ func runBench(ctx context.Context, e *env, path string, args []string) int {
 		return e.usageError(path, "--rate and --duration must be positive")
 	case *emails < 0 || *keys < 0:
 		return e.usageError(path, "--emails and --keys must not be negative")
+	case *replicas < 1:
+		return e.usageError(path, "--replicas %d must be at least 1", *replicas)
+	case *replicas > 1 && *mode != bench.ModeDrain:
+		return e.usageError(path, "--replicas works in drain mode only")
 	}
 	rep, err := bench.Bench(ctx, bench.Options{
 		Mode: *mode, Events: *events, Mix: *mix, Rate: *rate, Duration: *duration, Baseline: *baseline,
 		Minimal: *minimal, Consumers: splitList(*consumers),
-		Emails: *emails, Keys: *keys, CPUProfile: *cpuprofile, Getenv: e.getenv, Progress: e.stderr,
+		Emails: *emails, Keys: *keys, Replicas: *replicas, CPUProfile: *cpuprofile, Getenv: e.getenv, Progress: e.stderr,
 	})
 	if err != nil {
 		return e.fail(path, err)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -44,6 +45,15 @@ const rabbitStartTimeout = 90 * time.Second
 // without it, or without rabbitmq-server, the test is skipped, or fails in CI.
 func StartRabbitNode(t testing.TB) *RabbitNode {
 	t.Helper()
+	n := newRabbitNode(t, "")
+	n.Start()
+	return n
+}
+
+// newRabbitNode writes a private node's files, with extraConf appended to its rabbitmq.conf, and
+// registers its clean-up; it starts nothing.
+func newRabbitNode(t testing.TB, extraConf string) *RabbitNode {
+	t.Helper()
 	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
 		Unavailable(t, "a private RabbitMQ node: rabbitmq-server is not installed: %v", err)
 	}
@@ -69,7 +79,7 @@ func StartRabbitNode(t testing.TB) *RabbitNode {
 		t:      t,
 		dir:    dir,
 	}
-	port, tlsPort, distPort := FreePort(t), FreePort(t), FreePort(t)
+	port, tlsPort, distPort := listenPort(t), listenPort(t), listenPort(t)
 	n.URL = fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port)
 	n.TLSURL = fmt.Sprintf("amqps://guest:guest@localhost:%d/", tlsPort)
 
@@ -81,7 +91,7 @@ ssl_options.keyfile = %[3]s/server.key
 ssl_options.verify = verify_none
 ssl_options.fail_if_no_peer_cert = false
 loopback_users = none
-`, port, tlsPort, dir)
+`, port, tlsPort, dir) + extraConf
 	if err := os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +122,6 @@ loopback_users = none
 		n.shutdown()
 		_ = os.RemoveAll(dir)
 	})
-	n.Start()
 	return n
 }
 
@@ -120,11 +129,24 @@ loopback_users = none
 func (n *RabbitNode) Start() {
 	n.t.Helper()
 	began := time.Now()
+	n.launch()
+	n.awaitAMQP(began)
+}
+
+// launch starts the node's VM and returns at once; awaitAMQP waits for it. Apart, so that the
+// nodes of a cluster boot side by side.
+func (n *RabbitNode) launch() {
+	n.t.Helper()
 	cmd := exec.Command("rabbitmq-server", "-detached")
 	cmd.Env = n.env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		n.t.Fatalf("testenv: rabbitmq-server -detached for %s: %v\n%s", n.Name, err, out)
 	}
+}
+
+// awaitAMQP waits until the node accepts AMQP connections, or fails the test.
+func (n *RabbitNode) awaitAMQP(began time.Time) {
+	n.t.Helper()
 	deadline := time.Now().Add(rabbitStartTimeout)
 	for {
 		conn, err := amqp.DialConfig(n.URL, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
@@ -156,14 +178,7 @@ func (n *RabbitNode) Stop() {
 // the process is gone; Start starts the node again on the same data.
 func (n *RabbitNode) Kill() {
 	n.t.Helper()
-	b, err := os.ReadFile(filepath.Join(n.dir, "pid"))
-	if err != nil {
-		n.t.Fatalf("testenv: the pid file of %s: %v", n.Name, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		n.t.Fatalf("testenv: the pid file of %s holds %q", n.Name, b)
-	}
+	pid := n.pid()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		n.t.Fatalf("testenv: SIGKILL of %s (pid %d): %v", n.Name, pid, err)
 	}
@@ -177,6 +192,20 @@ func (n *RabbitNode) Kill() {
 	}
 	_ = os.Remove(filepath.Join(n.dir, "pid"))
 	n.t.Logf("testenv: RabbitMQ node %s killed (SIGKILL, pid %d)", n.Name, pid)
+}
+
+// pid is the process id of the node's Erlang VM, from its pid file.
+func (n *RabbitNode) pid() int {
+	n.t.Helper()
+	b, err := os.ReadFile(filepath.Join(n.dir, "pid"))
+	if err != nil {
+		n.t.Fatalf("testenv: the pid file of %s: %v", n.Name, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		n.t.Fatalf("testenv: the pid file of %s holds %q", n.Name, b)
+	}
+	return pid
 }
 
 // Addr returns the host:port of the node's AMQP listener.
@@ -226,6 +255,25 @@ func (n *RabbitNode) logTail() string {
 		out += l + ":\n" + string(b) + "\n"
 	}
 	return out
+}
+
+// listenPort returns a port on 127.0.0.1 below Linux's ephemeral range (32768 and up) that was
+// free a moment ago. A node that stops and starts again must find its ports free: one from the
+// ephemeral range may meanwhile be the local end of a client's connection (a worker redialling,
+// a peer node reconnecting), and the node's listener then fails to bind.
+func listenPort(t testing.TB) int {
+	t.Helper()
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		return port
+	}
+	t.Fatal("testenv: no free port between 20000 and 32000")
+	return 0
 }
 
 // FreePort returns a port on 127.0.0.1 that was free a moment ago.
