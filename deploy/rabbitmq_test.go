@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,4 +140,26 @@ func TestClassicQueuesMirroredPolicy(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMirroringPolicyForOperator: the Topology Operator's Policy for a cluster is the
+// definitions' eventworker-classic-mirrored, pattern and definition alike.
+func TestMirroringPolicyForOperator(t *testing.T) {
+	t.Parallel()
+	docs := yamlDocs(t, filepath.Join("kubernetes", "cluster", "rabbitmq-mirroring-policy.yaml"))
+	if len(docs) != 1 || str(docs[0], "kind") != "Policy" {
+		t.Fatalf("want one Policy, got %v", docs)
+	}
+	spec, _ := docs[0]["spec"].(map[string]any)
+	for _, p := range readDefinitions(t).Policies {
+		if p.Name != "eventworker-classic-mirrored" {
+			continue
+		}
+		if spec["name"] != p.Name || spec["pattern"] != p.Pattern || spec["applyTo"] != p.ApplyTo ||
+			fmt.Sprint(spec["definition"]) != fmt.Sprint(p.Definition) {
+			t.Errorf("the Kubernetes Policy %v differs from the definitions' %+v", spec, p)
+		}
+		return
+	}
+	t.Error("the definitions have no eventworker-classic-mirrored policy")
 }
