@@ -15,6 +15,25 @@
 // Delivery is at least once: a relay that dies after the confirm and before its commit sends
 // those events again under the same event_id, and consumers deduplicate them.
 //
+// Order and exclusivity: a relay takes only rows whose transaction is older than every
+// transaction still running (xact_id < pg_snapshot_xmin(pg_current_snapshot())), so a
+// transaction that commits late cannot slip a smaller id behind rows already sent, and sends each
+// tenant's rows in id order, which is their commit order for transactions that do not overlap.
+// Each batch is one transaction that first takes pg_try_advisory_xact_lock(class,
+// hashtext(tenant_id)) for up to Config.Tenants tenants no other relay holds, then reads their
+// rows in a second statement (whose snapshot sees the sent_at of the relay that held a lock
+// just before), sends them, sets sent_at and commits, which releases the locks. Tenant locks
+// were chosen over SELECT ... FOR UPDATE SKIP LOCKED on rows because skipping locked rows lets a
+// second relay take a tenant's later rows while the first still sends its earlier ones, breaking
+// the order per tenant; with tenant locks the relays share the tenants instead. Two tenants
+// whose names hash alike are merely served by one relay at a time.
+//
+// A relay wakes on LISTEN eventworker_outbox (the table's trigger notifies on commit) and polls
+// every Config.PollInterval as well; after a failure it backs off exponentially up to
+// Config.MaxBackoff, leaving the rows in the table. Sent rows are deleted after
+// Config.Retention. A transaction left open anywhere in the PostgreSQL cluster holds back every
+// row committed after it began, until it ends.
+//
 // Watermill's watermill-sql Forwarder was considered and not used: it forwards Watermill
 // messages to a Watermill publisher, so the AMQP properties of the event contract (message_id,
 // app_id, correlation_id, content type, persistent delivery), the mandatory flag with

@@ -1,0 +1,256 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/eventworker/eventworker/publisher"
+)
+
+// lockClass is the first key of the relays' advisory locks ("ewob"), so that they do not
+// collide with the producer's own one-key locks; the second is hashtext(tenant_id).
+const lockClass = 0x65776f62
+
+// A row is committed and safe to send in order only when its transaction is older than every
+// transaction still running: then no transaction can still commit a smaller id.
+const committed = `sent_at IS NULL AND xact_id < pg_snapshot_xmin(pg_current_snapshot())`
+
+// lockTenants takes the advisory locks of up to $2 tenants with committed rows that no other
+// relay holds; they last until the relay's transaction ends (or its connection dies).
+const lockTenants = `SELECT tenant_id FROM (SELECT DISTINCT tenant_id FROM ` + Table + ` WHERE ` + committed + `) t
+WHERE pg_try_advisory_xact_lock($1::int4, hashtext(tenant_id)) LIMIT $2`
+
+// selectRows reads the locked tenants' rows. It is a statement of its own, after the locks, so
+// that its snapshot sees the sent_at of a relay that held a lock just before.
+const selectRows = `SELECT id, tenant_id, event_type, body, headers FROM ` + Table + `
+WHERE tenant_id = ANY($1) AND ` + committed + ` ORDER BY id LIMIT $2`
+
+const markSent = `UPDATE ` + Table + ` SET sent_at = now() WHERE id = ANY($1) AND sent_at IS NULL`
+
+// Relay sends the outbox's committed rows to RabbitMQ in id order per tenant and marks them
+// sent. Several relays may run on one table: each tenant is served by one at a time, through an
+// advisory lock held for the transaction of a batch.
+type Relay struct {
+	cfg  Config
+	log  *slog.Logger
+	pool *pgxpool.Pool
+	m    *metrics
+	wake chan struct{}
+
+	// pub is dialled on first use and again after a failed dial; only Run's goroutine uses it.
+	pub *publisher.Publisher
+}
+
+// NewRelay checks cfg and prepares a relay; it connects to nothing until Run.
+func NewRelay(cfg Config) (*Relay, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new outbox relay: %w", err)
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("new outbox relay: register metrics: %w", err)
+	}
+	pool, err := pgxpool.New(context.Background(), cfg.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("new outbox relay: %w", err)
+	}
+	return &Relay{cfg: cfg, log: cfg.Logger, pool: pool, m: m, wake: make(chan struct{}, 1)}, nil
+}
+
+// Run relays until ctx is done, then closes the relay's connections and returns nil. It sends
+// whatever is committed, then waits for a notification of new rows or the poll interval;
+// after a failure (broker or database down) it waits an exponential backoff and tries again,
+// so rows wait in the table and none is lost.
+func (r *Relay) Run(ctx context.Context) error {
+	defer r.close()
+	listenCtx, stopListen := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.listen(listenCtx) })
+	defer wg.Wait()
+	defer stopListen()
+
+	var backoff time.Duration
+	var lastCleanup time.Time
+	for {
+		_, err := r.Drain(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.observe(ctx)
+		if time.Since(lastCleanup) >= r.cfg.CleanupInterval {
+			lastCleanup = time.Now()
+			if _, cerr := r.Cleanup(ctx); cerr != nil && ctx.Err() == nil {
+				r.m.failures.WithLabelValues(stageCleanup).Inc()
+				r.log.Warn("outbox clean-up failed; retrying at the next interval", "err", cerr)
+			}
+		}
+		wait, wake := r.cfg.PollInterval, r.wake
+		if err != nil {
+			backoff = min(max(2*backoff, r.cfg.MinBackoff), r.cfg.MaxBackoff)
+			wait, wake = backoff, nil // a notification must not cut the backoff short
+			r.log.Warn("outbox relay failed; retrying", "backoff", backoff, "err", err)
+		} else {
+			backoff = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// Drain sends batches until no committed row is left that this relay may take, and returns how
+// many rows it sent. It stops at the first failure, after marking what was sent.
+func (r *Relay) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := r.batch(ctx)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// batch sends one batch in one transaction: it locks tenants, reads their rows, sends each
+// tenant's rows in id order (tenants in parallel), marks the confirmed ones sent and commits.
+// A tenant whose send fails keeps its later rows for the next batch, so its order holds.
+func (r *Relay) batch(ctx context.Context) (int, error) {
+	if r.pub == nil {
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		pub, err := publisher.New(pctx, r.cfg.Publisher)
+		cancel()
+		if err != nil {
+			r.m.failures.WithLabelValues(stagePublish).Inc()
+			return 0, fmt.Errorf("connect to the broker: %w", err)
+		}
+		r.pub = pub
+	}
+
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return 0, r.dbFailure("begin", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	tenants, err := queryStrings(ctx, tx, lockTenants, lockClass, r.cfg.Tenants)
+	if err != nil {
+		return 0, r.dbFailure("lock tenants", err)
+	}
+	if len(tenants) == 0 {
+		return 0, nil
+	}
+	rows, err := r.readRows(ctx, tx, tenants)
+	if err != nil {
+		return 0, r.dbFailure("read rows", err)
+	}
+
+	sent, sendErr := r.send(ctx, rows)
+	if len(sent) > 0 {
+		// The broker has these; a failure from here on sends them again (same event_id).
+		mctx := context.WithoutCancel(ctx)
+		if _, err := tx.Exec(mctx, markSent, sent); err != nil {
+			return 0, r.dbFailure("mark sent", err)
+		}
+		if err := tx.Commit(mctx); err != nil {
+			return 0, r.dbFailure("commit", err)
+		}
+		r.m.published.Add(float64(len(sent)))
+	}
+	return len(sent), sendErr
+}
+
+// row is one outbox row to send.
+type row struct {
+	id        int64
+	tenantID  string
+	eventType string
+	body      []byte
+	headers   map[string]string
+}
+
+func (r *Relay) readRows(ctx context.Context, tx pgx.Tx, tenants []string) ([]row, error) {
+	rs, err := tx.Query(ctx, selectRows, tenants, r.cfg.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rs, func(s pgx.CollectableRow) (row, error) {
+		var x row
+		err := s.Scan(&x.id, &x.tenantID, &x.eventType, &x.body, &x.headers)
+		return x, err
+	})
+}
+
+// send publishes rows, each tenant's in order on a goroutine of its own, and returns the ids
+// the broker confirmed and the first failure.
+func (r *Relay) send(ctx context.Context, rows []row) ([]int64, error) {
+	byTenant := map[string][]row{}
+	var tenants []string
+	for _, x := range rows {
+		if _, ok := byTenant[x.tenantID]; !ok {
+			tenants = append(tenants, x.tenantID)
+		}
+		byTenant[x.tenantID] = append(byTenant[x.tenantID], x)
+	}
+	var (
+		mu   sync.Mutex
+		sent []int64
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, tenant := range tenants {
+		wg.Go(func() {
+			for _, x := range byTenant[tenant] {
+				pctx := propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier(x.headers))
+				_, err := r.pub.PublishBody(pctx, x.eventType, x.body)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("tenant %s: %w", tenant, err))
+					mu.Unlock()
+					r.m.failures.WithLabelValues(stagePublish).Inc()
+					return // the tenant's later rows wait, so that its order holds
+				}
+				sent = append(sent, x.id)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return sent, errors.Join(errs...)
+}
+
+func (r *Relay) dbFailure(what string, err error) error {
+	r.m.failures.WithLabelValues(stageDatabase).Inc()
+	return fmt.Errorf("outbox %s: %w", what, err)
+}
+
+func queryStrings(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]string, error) {
+	rs, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rs, pgx.RowTo[string])
+}
+
+// close releases the publisher and the pool.
+func (r *Relay) close() {
+	if r.pub != nil {
+		_ = r.pub.Close()
+		r.pub = nil
+	}
+	r.pool.Close()
+}
