@@ -54,15 +54,17 @@ const (
 	stageCleanup  = "cleanup"
 )
 
-// observe sets the gauges of waiting rows; a failure leaves them as they were.
-func (r *Relay) observe(ctx context.Context) {
+// observe sets the gauges of waiting rows and returns how many wait; a failure leaves the
+// gauges as they were and returns 0.
+func (r *Relay) observe(ctx context.Context) int64 {
 	var n int64
 	var age float64
 	err := r.pool.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
 FROM `+Table+` WHERE sent_at IS NULL`).Scan(&n, &age)
 	if err != nil {
-		return
+		return 0
 	}
 	r.m.waiting.Set(float64(n))
 	r.m.oldestAge.Set(age)
+	return n
 }

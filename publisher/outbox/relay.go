@@ -78,14 +78,14 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer wg.Wait()
 	defer stopListen()
 
-	var backoff time.Duration
+	var backoff, held time.Duration
 	var lastCleanup time.Time
 	for {
-		_, err := r.Drain(ctx)
+		sent, err := r.Drain(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		r.observe(ctx)
+		waiting := r.observe(ctx)
 		if time.Since(lastCleanup) >= r.cfg.CleanupInterval {
 			lastCleanup = time.Now()
 			if _, cerr := r.Cleanup(ctx); cerr != nil && ctx.Err() == nil {
@@ -94,12 +94,23 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 		}
 		wait, wake := r.cfg.PollInterval, r.wake
-		if err != nil {
+		switch {
+		case err != nil:
 			backoff = min(max(2*backoff, r.cfg.MinBackoff), r.cfg.MaxBackoff)
 			wait, wake = backoff, nil // a notification must not cut the backoff short
 			r.log.Warn("outbox relay failed; retrying", "backoff", backoff, "err", err)
-		} else {
+		case waiting > 0:
+			// Committed rows this relay could not take: held back by an older transaction
+			// still running, or their tenant is another relay's. Their notification has come
+			// and gone, so look again soon, less often while nothing moves.
 			backoff = 0
+			if sent > 0 {
+				held = 0
+			}
+			held = min(max(2*held, r.cfg.MinBackoff), r.cfg.PollInterval)
+			wait = held
+		default:
+			backoff, held = 0, 0
 		}
 		t := time.NewTimer(wait)
 		select {
