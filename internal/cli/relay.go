@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventworker/eventworker/config"
 	"github.com/eventworker/eventworker/internal/app"
+	"github.com/eventworker/eventworker/internal/broker"
 	"github.com/eventworker/eventworker/internal/health"
 	"github.com/eventworker/eventworker/publisher"
 	"github.com/eventworker/eventworker/publisher/outbox"
@@ -44,11 +46,15 @@ func runRelay(ctx context.Context, e *env, path string, args []string) int {
 	if err != nil {
 		return e.fail(path, err)
 	}
+	amqpTLS, err := broker.TLSConfig(cfg.AMQPURL, cfg.AMQPCAFile)
+	if err != nil {
+		return e.fail(path, fmt.Errorf("EVENTWORKER_AMQP_CA_FILE: %w", err))
+	}
 	log := newLogger(e, cfg.LogLevel)
 	promReg := prometheus.NewRegistry()
 	relay, err := outbox.NewRelay(outbox.Config{
 		DSN:        cfg.OutboxDSN,
-		Publisher:  publisher.Config{URL: cfg.AMQPURL, Registry: reg, ConnectionName: "eventworker-relay", Logger: log},
+		Publisher:  publisher.Config{URL: cfg.AMQPURL, TLSConfig: amqpTLS, Registry: reg, ConnectionName: "eventworker-relay", Logger: log},
 		Registerer: promReg,
 		Logger:     log,
 	})

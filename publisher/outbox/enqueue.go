@@ -51,7 +51,8 @@ func (e *Enqueuer) Enqueue(ctx context.Context, tx Execer, ev publisher.Event) (
 }
 
 // EnqueuePayload enqueues d as the data of a new event of d's type for tenantID and returns its
-// event_id. It is the outbox's form of every typed helper of package publisher.
+// event_id. It is the outbox's form of every typed helper of package publisher; unlike
+// publisher.ProductCreated it leaves a zero product version as it is, which the schema refuses.
 func (e *Enqueuer) EnqueuePayload(ctx context.Context, tx Execer, tenantID string, d registry.Payload) (string, error) {
 	ev, err := e.Enqueue(ctx, tx, publisher.Event{TenantID: tenantID, Data: d})
 	if err != nil {
