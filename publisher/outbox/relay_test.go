@@ -547,3 +547,62 @@ drain:
 	// Order holds among first deliveries: a resent event repeats an earlier one.
 	checkOnceInOrder(t, all, 1, perTenant)
 }
+
+// producerChildEnv names the DSN the child process of TestProducerKilledAfterCommit writes to.
+const producerChildEnv = "EVENTWORKER_OUTBOX_PRODUCER_DSN"
+
+// TestProducerChild is the producer that TestProducerKilledAfterCommit kills: it commits one
+// event, prints its event_id and waits, as a producer about to publish would.
+func TestProducerChild(t *testing.T) {
+	dsn := os.Getenv(producerChildEnv)
+	if dsn == "" {
+		t.Skip("only run as TestProducerKilledAfterCommit's child process")
+	}
+	db := openSQL(t, dsn)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := NewEnqueuer(publisher.Config{Producer: "orders"}).EnqueuePayload(context.Background(), SQL(tx), "shop-1", order("o-000000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("committed %s\n", id)
+	time.Sleep(time.Hour) // until killed
+}
+
+// TestProducerKilledAfterCommit: a producer killed with SIGKILL right after its commit, before
+// any publish, has its event delivered once a relay runs.
+func TestProducerKilledAfterCommit(t *testing.T) {
+	t.Parallel()
+	dsn := outboxDB(t)
+	b := newBroker(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestProducerChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), producerChildEnv+"="+dsn)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if _, err := fmt.Fscanf(out, "committed %s\n", &id); err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatalf("read the child's event_id: %v", err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	runRelay(t, relayConfig(dsn, b.url, b.exchange))
+	got := b.take(t, 1, 20*time.Second)[0]
+	if got.MessageId != id {
+		t.Errorf("delivered %s, want the killed producer's %s", got.MessageId, id)
+	}
+	b.quiet(t, time.Second)
+}
