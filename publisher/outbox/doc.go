@@ -30,7 +30,9 @@
 //
 // A relay wakes on LISTEN eventworker_outbox (the table's trigger notifies on commit) and polls
 // every Config.PollInterval as well; after a failure it backs off exponentially up to
-// Config.MaxBackoff, leaving the rows in the table. Sent rows are deleted after
+// Config.MaxBackoff, leaving the rows in the table: the whole relay when the database or the
+// broker cannot be reached, only the tenant when one of its events fails (an unroutable one:
+// its later events wait behind it, in order, while the other tenants go on). Sent rows are deleted after
 // Config.Retention. A transaction left open anywhere in the PostgreSQL cluster holds back every
 // row committed after it began, until it ends.
 //

@@ -25,7 +25,9 @@ const committed = `sent_at IS NULL AND xact_id < pg_snapshot_xmin(pg_current_sna
 
 // lockTenants takes the advisory locks of up to $2 tenants with committed rows that no other
 // relay holds; they last until the relay's transaction ends (or its connection dies).
-const lockTenants = `SELECT tenant_id FROM (SELECT DISTINCT tenant_id FROM ` + Table + ` WHERE ` + committed + `) t
+// Tenants in $3 are held back by this relay after a failed send (see Relay.held).
+const lockTenants = `SELECT tenant_id FROM (SELECT DISTINCT tenant_id FROM ` + Table + ` WHERE ` + committed + `
+AND NOT tenant_id = ANY($3::text[])) t
 WHERE pg_try_advisory_xact_lock($1::int4, hashtext(tenant_id)) LIMIT $2`
 
 // selectRows reads the locked tenants' rows. It is a statement of its own, after the locks, so
@@ -47,6 +49,16 @@ type Relay struct {
 
 	// pub is dialled on first use and again after a failed dial; only Run's goroutine uses it.
 	pub *publisher.Publisher
+	// held are the tenants whose last send failed, each left alone until its own backoff
+	// ends, so that one tenant's unroutable event does not slow the others; only Run's
+	// goroutine uses it.
+	held map[string]heldTenant
+}
+
+// heldTenant is a tenant waiting out its backoff after a failed send.
+type heldTenant struct {
+	until   time.Time
+	backoff time.Duration
 }
 
 // NewRelay checks cfg and prepares a relay; it connects to nothing until Run.
@@ -63,7 +75,7 @@ func NewRelay(cfg Config) (*Relay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new outbox relay: %w", err)
 	}
-	return &Relay{cfg: cfg, log: cfg.Logger, pool: pool, m: m, wake: make(chan struct{}, 1)}, nil
+	return &Relay{cfg: cfg, log: cfg.Logger, pool: pool, m: m, wake: make(chan struct{}, 1), held: map[string]heldTenant{}}, nil
 }
 
 // Run relays until ctx is done, then closes the relay's connections and returns nil. It sends
@@ -78,10 +90,14 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer wg.Wait()
 	defer stopListen()
 
-	var backoff, held time.Duration
+	var backoff, recheck time.Duration
 	var lastCleanup time.Time
 	for {
-		sent, err := r.Drain(ctx)
+		res, err := r.drain(ctx)
+		sent := res.sent
+		if res.tenantErr != nil && ctx.Err() == nil {
+			r.log.Warn("outbox events not sent; their tenants wait and are tried again", "err", res.tenantErr)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -101,16 +117,17 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.log.Warn("outbox relay failed; retrying", "backoff", backoff, "err", err)
 		case waiting > 0:
 			// Committed rows this relay could not take: held back by an older transaction
-			// still running, or their tenant is another relay's. Their notification has come
-			// and gone, so look again soon, less often while nothing moves.
+			// still running, their tenant another relay's, or in its own backoff after a
+			// failed send. Their notification has come and gone, so look again soon, less
+			// often while nothing moves.
 			backoff = 0
 			if sent > 0 {
-				held = 0
+				recheck = 0
 			}
-			held = min(max(2*held, r.cfg.MinBackoff), r.cfg.PollInterval)
-			wait = held
+			recheck = min(max(2*recheck, r.cfg.MinBackoff), r.cfg.PollInterval)
+			wait = recheck
 		default:
-			backoff, held = 0, 0
+			backoff, recheck = 0, 0
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -125,13 +142,32 @@ func (r *Relay) Run(ctx context.Context) error {
 }
 
 // Drain sends batches until no committed row is left that this relay may take, and returns how
-// many rows it sent. It stops at the first failure, after marking what was sent.
+// many rows it sent. A tenant whose send failed keeps its rows, and is left alone by this relay
+// for a backoff of its own, while the other tenants go on; the error names every failure.
 func (r *Relay) Drain(ctx context.Context) (int, error) {
-	total := 0
+	res, err := r.drain(ctx)
+	return res.sent, errors.Join(res.tenantErr, err)
+}
+
+// progress is what drain and batch did: rows sent, and the failures of single tenants, which
+// wait out a backoff of their own (an error returned beside it stops every tenant: the
+// database, or no connection to the broker).
+type progress struct {
+	sent      int
+	tenantErr error
+}
+
+func (r *Relay) drain(ctx context.Context) (progress, error) {
+	var total progress
+	var tenantErrs []error
 	for {
-		n, err := r.batch(ctx)
-		total += n
-		if err != nil || n == 0 {
+		p, err := r.batch(ctx)
+		total.sent += p.sent
+		if p.tenantErr != nil {
+			tenantErrs = append(tenantErrs, p.tenantErr)
+		}
+		if err != nil || p.sent == 0 {
+			total.tenantErr = errors.Join(tenantErrs...)
 			return total, err
 		}
 	}
@@ -140,49 +176,50 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 // batch sends one batch in one transaction: it locks tenants, reads their rows, sends each
 // tenant's rows in id order (tenants in parallel), marks the confirmed ones sent and commits.
 // A tenant whose send fails keeps its later rows for the next batch, so its order holds.
-func (r *Relay) batch(ctx context.Context) (int, error) {
+func (r *Relay) batch(ctx context.Context) (progress, error) {
 	if r.pub == nil {
 		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		pub, err := publisher.New(pctx, r.cfg.Publisher)
 		cancel()
 		if err != nil {
 			r.m.failures.WithLabelValues(stagePublish).Inc()
-			return 0, fmt.Errorf("connect to the broker: %w", err)
+			return progress{}, fmt.Errorf("connect to the broker: %w", err)
 		}
 		r.pub = pub
 	}
 
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
-		return 0, r.dbFailure("begin", err)
+		return progress{}, r.dbFailure("begin", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	tenants, err := queryStrings(ctx, tx, lockTenants, lockClass, r.cfg.Tenants)
+	tenants, err := queryStrings(ctx, tx, lockTenants, lockClass, r.cfg.Tenants, r.heldTenants())
 	if err != nil {
-		return 0, r.dbFailure("lock tenants", err)
+		return progress{}, r.dbFailure("lock tenants", err)
 	}
 	if len(tenants) == 0 {
-		return 0, nil
+		return progress{}, nil
 	}
 	rows, err := r.readRows(ctx, tx, tenants)
 	if err != nil {
-		return 0, r.dbFailure("read rows", err)
+		return progress{}, r.dbFailure("read rows", err)
 	}
 
-	sent, sendErr := r.send(ctx, rows)
+	sent, failed, sendErr := r.send(ctx, rows)
 	if len(sent) > 0 {
 		// The broker has these; a failure from here on sends them again (same event_id).
 		mctx := context.WithoutCancel(ctx)
 		if _, err := tx.Exec(mctx, markSent, sent); err != nil {
-			return 0, r.dbFailure("mark sent", err)
+			return progress{}, r.dbFailure("mark sent", err)
 		}
 		if err := tx.Commit(mctx); err != nil {
-			return 0, r.dbFailure("commit", err)
+			return progress{}, r.dbFailure("commit", err)
 		}
 		r.m.published.Add(float64(len(sent)))
 	}
-	return len(sent), sendErr
+	r.hold(tenants, failed)
+	return progress{sent: len(sent), tenantErr: sendErr}, nil
 }
 
 // row is one outbox row to send.
@@ -207,8 +244,8 @@ func (r *Relay) readRows(ctx context.Context, tx pgx.Tx, tenants []string) ([]ro
 }
 
 // send publishes rows, each tenant's in order on a goroutine of its own, and returns the ids
-// the broker confirmed and the first failure.
-func (r *Relay) send(ctx context.Context, rows []row) ([]int64, error) {
+// the broker confirmed, the tenants whose send failed, and their failures.
+func (r *Relay) send(ctx context.Context, rows []row) ([]int64, map[string]bool, error) {
 	byTenant := map[string][]row{}
 	var tenants []string
 	for _, x := range rows {
@@ -218,10 +255,11 @@ func (r *Relay) send(ctx context.Context, rows []row) ([]int64, error) {
 		byTenant[x.tenantID] = append(byTenant[x.tenantID], x)
 	}
 	var (
-		mu   sync.Mutex
-		sent []int64
-		errs []error
-		wg   sync.WaitGroup
+		mu     sync.Mutex
+		sent   []int64
+		failed = map[string]bool{}
+		errs   []error
+		wg     sync.WaitGroup
 	)
 	for _, tenant := range tenants {
 		wg.Go(func() {
@@ -231,6 +269,7 @@ func (r *Relay) send(ctx context.Context, rows []row) ([]int64, error) {
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, fmt.Errorf("tenant %s: %w", tenant, err))
+					failed[tenant] = true
 					mu.Unlock()
 					r.m.failures.WithLabelValues(stagePublish).Inc()
 					return // the tenant's later rows wait, so that its order holds
@@ -241,7 +280,38 @@ func (r *Relay) send(ctx context.Context, rows []row) ([]int64, error) {
 		})
 	}
 	wg.Wait()
-	return sent, errors.Join(errs...)
+	return sent, failed, errors.Join(errs...)
+}
+
+// hold starts or lengthens the backoff of each failed tenant and ends that of the others.
+func (r *Relay) hold(tenants []string, failed map[string]bool) {
+	now := time.Now()
+	for _, t := range tenants {
+		if !failed[t] {
+			delete(r.held, t)
+			continue
+		}
+		h := r.held[t]
+		h.backoff = min(max(2*h.backoff, r.cfg.MinBackoff), r.cfg.MaxBackoff)
+		h.until = now.Add(h.backoff)
+		r.held[t] = h
+	}
+}
+
+// heldTenants lists the tenants still in their backoff, forgetting those whose backoff ended
+// long ago.
+func (r *Relay) heldTenants() []string {
+	now := time.Now()
+	out := []string{}
+	for t, h := range r.held {
+		switch {
+		case now.Before(h.until):
+			out = append(out, t)
+		case now.Sub(h.until) > r.cfg.MaxBackoff:
+			delete(r.held, t) // its next failure starts from the smallest backoff again
+		}
+	}
+	return out
 }
 
 func (r *Relay) dbFailure(what string, err error) error {

@@ -93,7 +93,9 @@ func TestUnroutableEventHoldsOnlyItsTenant(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := runRelay(t, relayConfig(dsn, url, exchange))
+	cfg := relayConfig(dsn, url, exchange)
+	cfg.MinBackoff, cfg.MaxBackoff, cfg.PollInterval = 2*time.Second, 30*time.Second, 5*time.Second
+	r, _ := runRelay(t, cfg)
 
 	select {
 	case d := <-msgs:
@@ -109,6 +111,20 @@ func TestUnroutableEventHoldsOnlyItsTenant(t *testing.T) {
 	case d := <-msgs:
 		t.Errorf("delivered %s although its tenant's earlier event is unroutable", d.MessageId)
 	case <-time.After(2 * time.Second):
+	}
+	waitUnsent(t, db, 2, 5*time.Second)
+
+	// While the held tenant's backoff grows, another tenant's new event goes out at once.
+	time.Sleep(5 * time.Second)
+	start := time.Now()
+	enqueueOrders(t, db, "shop-free", 1, 2)
+	select {
+	case <-msgs:
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Errorf("the free tenant's event took %s behind the held tenant's failures", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the free tenant's second event was not delivered")
 	}
 	waitUnsent(t, db, 2, 5*time.Second)
 	if f := testutil.ToFloat64(r.m.failures.WithLabelValues(stagePublish)); f == 0 {
