@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +30,8 @@ func PostgresDSN(t testing.TB) string {
 }
 
 // PostgresSchema creates a schema unique to the test, drops it with everything in it when the
-// test ends, and returns a DSN whose search_path is that schema.
+// test ends, and returns a DSN whose search_path is that schema. The test DSN must be a
+// postgres:// URL.
 func PostgresSchema(t testing.TB) string {
 	t.Helper()
 	dsn := PostgresDSN(t)
@@ -47,5 +49,9 @@ func PostgresSchema(t testing.TB) string {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	return dsn + "&search_path=" + schema
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
 }
