@@ -21,6 +21,9 @@ type Config struct {
 	// RedisCAFile, when set, is the PEM file of the CAs trusted for a rediss:// Redis.
 	RedisCAFile string
 	HTTPAddr    string
+	// OutboxDSN is the PostgreSQL URL of the producers' outbox that `eventworker relay` sends
+	// from; the worker itself does not use it.
+	OutboxDSN string
 	// DebugAddr, when set, is the listen address of the debug listener (profiles and the
 	// worker's state); empty: no debug listener.
 	DebugAddr    string

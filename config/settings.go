@@ -151,6 +151,8 @@ var settings = func() []setting {
 	add(mk("EVENTWORKER_MAIL_TIMEOUT", "mail-timeout", "15s", "deadline of one SMTP send; at most the handler timeout", false, dset, dget))
 	set, get = str(func(c *Config) *string { return &c.TemplateDir })
 	add(mk("EVENTWORKER_TEMPLATE_DIR", "template-dir", "", "directory of email template and catalog overrides, global and per tenant", false, set, get))
+	set, get = str(func(c *Config) *string { return &c.OutboxDSN })
+	add(mk("EVENTWORKER_OUTBOX_DSN", "outbox-dsn", "", "eventworker relay only: PostgreSQL URL of the producers' transactional outbox, e.g. postgres://relay:pass@db:5432/shop?search_path=orders (the schema of the eventworker_outbox table)", true, set, get))
 	return s
 }()
 

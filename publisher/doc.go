@@ -27,6 +27,11 @@
 // The typed helpers (OrderCreated, ProductCreated, ...) publish one event of each type of the
 // contract from its registry payload.
 //
+// Envelope and PublishBody are Publish in two steps, for events stored before they are sent:
+// Envelope builds and validates without sending, PublishBody sends a stored body (validated
+// again) with Publish's properties and headers. Package publisher/outbox, a transactional outbox
+// on PostgreSQL, is built on them; this package imports neither it nor a database driver.
+//
 // Tracing: every Publish is a "send <exchange>" span (kind producer) of Config.TracerProvider,
 // by default the provider of the span in the caller's context, a child of that span; the
 // message carries its W3C Trace Context in the traceparent and tracestate headers, as the

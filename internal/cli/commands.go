@@ -34,6 +34,7 @@ func commands() []command {
 		{name: "stats", summary: statsSummary, run: runStats},
 		{name: "bench", summary: benchSummary, run: runBench},
 		{name: "config", summary: "Print the effective configuration, passwords redacted", run: runConfig},
+		{name: "relay", summary: relaySummary, run: runRelay},
 		{name: "healthcheck", summary: healthcheckSummary, run: runHealthcheck},
 		{name: "inspect", summary: inspectSummary, run: runInspect},
 		{name: "registry", summary: "Check the event registry, validate events against it, generate its docs", run: runRegistry},
