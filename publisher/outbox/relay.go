@@ -35,7 +35,9 @@ WHERE pg_try_advisory_xact_lock($1::int4, hashtext(tenant_id)) LIMIT $2`
 const selectRows = `SELECT id, tenant_id, event_type, body, headers FROM ` + Table + `
 WHERE tenant_id = ANY($1) AND ` + committed + ` ORDER BY id LIMIT $2`
 
-const markSent = `UPDATE ` + Table + ` SET sent_at = now() WHERE id = ANY($1) AND sent_at IS NULL`
+// markSent records when the broker confirmed the rows: clock_timestamp(), not now(), which is
+// the start of the relay's transaction, before the sends.
+const markSent = `UPDATE ` + Table + ` SET sent_at = clock_timestamp() WHERE id = ANY($1) AND sent_at IS NULL`
 
 // Relay sends the outbox's committed rows to RabbitMQ in id order per tenant and marks them
 // sent. Several relays may run on one table: each tenant is served by one at a time, through an
