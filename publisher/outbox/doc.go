@@ -15,10 +15,13 @@
 // Delivery is at least once: a relay that dies after the confirm and before its commit sends
 // those events again under the same event_id, and consumers deduplicate them.
 //
-// Order and exclusivity: a relay takes only rows whose transaction is older than every
-// transaction still running (xact_id < pg_snapshot_xmin(pg_current_snapshot())), so a
-// transaction that commits late cannot slip a smaller id behind rows already sent, and sends each
-// tenant's rows in id order, which is their commit order for transactions that do not overlap.
+// Order and exclusivity: each tenant's events are sent in the order their transactions
+// committed. Enqueue takes a lock of the tenant (pg_advisory_xact_lock) that its transaction
+// holds to its end, so a tenant's producing transactions take their turns from their first
+// Enqueue to their commit and a row's id is drawn after every earlier one of its tenant
+// committed; the relay sends each tenant's committed rows in id order. The price is that one
+// tenant's producing transactions wait for each other from their Enqueue on; rows written by
+// other means than Enqueue have no such order.
 // Each batch is one transaction that first takes pg_try_advisory_xact_lock(class,
 // hashtext(tenant_id)) for up to Config.Tenants tenants no other relay holds, then reads their
 // rows in a second statement (whose snapshot sees the sent_at of the relay that held a lock
@@ -33,14 +36,15 @@
 // Config.MaxBackoff, leaving the rows in the table: the whole relay when the database or the
 // broker cannot be reached, only the tenant when one of its events fails (an unroutable one:
 // its later events wait behind it, in order, while the other tenants go on). Sent rows are deleted after
-// Config.Retention. A transaction left open anywhere in the PostgreSQL cluster holds back every
-// row committed after it began, until it ends.
+// Config.Retention. A producing transaction left open holds back its tenant's later
+// transactions, which wait for its lock.
 //
 // Watermill's watermill-sql Forwarder was considered and not used: it forwards Watermill
 // messages to a Watermill publisher, so the AMQP properties of the event contract (message_id,
 // app_id, correlation_id, content type, persistent delivery), the mandatory flag with
 // ErrUnroutable and the envelope validation would all have to be rebuilt around it, and its
-// table layout is Watermill's, not one a producer's migration tool can own. What it does well,
-// taking only rows of transactions older than every running one, this package does the same
-// way.
+// table layout is Watermill's, not one a producer's migration tool can own. Its rule for the
+// order, taking only rows of transactions older than every running one, was tried first and
+// let a tenant's later event overtake an earlier one when their transactions overlapped with a
+// third; the tenant lock replaced it.
 package outbox

@@ -12,9 +12,13 @@ import (
 func (r *Relay) listen(ctx context.Context) {
 	backoff := r.cfg.MinBackoff
 	for ctx.Err() == nil {
-		err := r.listenOnce(ctx)
+		listened, err := r.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if listened {
+			// The connection worked before it failed: the outage starts anew.
+			backoff = r.cfg.MinBackoff
 		}
 		r.log.Warn("outbox LISTEN connection failed; polling until it is back", "backoff", backoff, "err", err)
 		t := time.NewTimer(backoff)
@@ -28,19 +32,20 @@ func (r *Relay) listen(ctx context.Context) {
 	}
 }
 
-func (r *Relay) listenOnce(ctx context.Context) error {
+// listenOnce LISTENs until the connection fails; listened says whether LISTEN succeeded.
+func (r *Relay) listenOnce(ctx context.Context) (listened bool, err error) {
 	conn, err := pgx.Connect(ctx, r.cfg.DSN)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
-		return err
+		return false, err
 	}
 	r.signal()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		r.signal()
 	}

@@ -19,9 +19,10 @@ import (
 // collide with the producer's own one-key locks; the second is hashtext(tenant_id).
 const lockClass = 0x65776f62
 
-// A row is committed and safe to send in order only when its transaction is older than every
-// transaction still running: then no transaction can still commit a smaller id.
-const committed = `sent_at IS NULL AND xact_id < pg_snapshot_xmin(pg_current_snapshot())`
+// committed are the rows to send: every committed row not sent yet. Enqueue's tenant lock
+// makes a tenant's ids follow its commits, so no transaction still running can commit a
+// smaller id of a tenant than one already visible.
+const committed = `sent_at IS NULL`
 
 // lockTenants takes the advisory locks of up to $2 tenants with committed rows that no other
 // relay holds; they last until the relay's transaction ends (or its connection dies).
@@ -195,6 +196,11 @@ func (r *Relay) batch(ctx context.Context) (progress, error) {
 		return progress{}, r.dbFailure("begin", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// The transaction idles while the broker confirms; a server-side idle timeout would end it
+	// and free its tenants for another relay while this one still sends them.
+	if _, err := tx.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		return progress{}, r.dbFailure("begin", err)
+	}
 
 	tenants, err := queryStrings(ctx, tx, lockTenants, lockClass, r.cfg.Tenants, r.heldTenants())
 	if err != nil {

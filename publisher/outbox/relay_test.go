@@ -606,3 +606,68 @@ func TestProducerKilledAfterCommit(t *testing.T) {
 	}
 	b.quiet(t, time.Second)
 }
+
+// TestOverlappingTransactionsKeepCommitOrder: two transactions of one tenant overlap, the one
+// that began writing first committing last, while an unrelated transaction stays open: the
+// tenant's events go out in the order their transactions committed. The second transaction's
+// Enqueue waits for the first's commit.
+func TestOverlappingTransactionsKeepCommitOrder(t *testing.T) {
+	t.Parallel()
+	dsn := outboxDB(t)
+	db := openSQL(t, dsn)
+	b := newBroker(t)
+	ctx := context.Background()
+	enq := NewEnqueuer(publisher.Config{Producer: "orders"})
+	begin := func() *sql.Tx {
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A write of its own: the transaction has its id from here on.
+		if _, err := tx.Exec("SELECT pg_current_xact_id()"); err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	unrelated := begin()
+	defer unrelated.Rollback()
+	late := begin() // began first, commits last
+	first := begin()
+	if _, err := enq.EnqueuePayload(ctx, SQL(first), "shop-1", order("o-first")); err != nil {
+		t.Fatal(err)
+	}
+	lateDone := make(chan error, 1)
+	go func() {
+		_, err := enq.EnqueuePayload(ctx, SQL(late), "shop-1", order("o-second"))
+		if err == nil {
+			err = late.Commit()
+		}
+		lateDone <- err
+	}()
+	select {
+	case err := <-lateDone:
+		t.Fatalf("the second transaction enqueued while the first was open: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-lateDone; err != nil {
+		t.Fatal(err)
+	}
+
+	runRelay(t, relayConfig(dsn, b.url, b.exchange))
+	got := b.take(t, 2, 20*time.Second)
+	reg, _ := registry.Default()
+	var orders []string
+	for _, m := range got {
+		ev, err := reg.Validate(m.RoutingKey, m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orders = append(orders, ev.Payload.(*registry.OrderCreated).OrderID)
+	}
+	if len(orders) != 2 || orders[0] != "o-first" || orders[1] != "o-second" {
+		t.Errorf("sent %v, want o-first then o-second, their commit order", orders)
+	}
+}

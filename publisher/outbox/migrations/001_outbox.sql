@@ -11,8 +11,8 @@ CREATE TABLE IF NOT EXISTS eventworker_outbox (
     -- AMQP headers to send: the producer's trace context (traceparent, tracestate).
     headers    jsonb       NOT NULL DEFAULT '{}',
     created_at timestamptz NOT NULL DEFAULT now(),
-    -- The inserting transaction: relays take only rows of transactions older than every running
-    -- one, so that a row committed late never overtakes an earlier id of its tenant unseen.
+    -- The inserting transaction, for diagnosis (the order per tenant comes from Enqueue's tenant
+    -- lock, which makes a tenant's ids follow its commits).
     xact_id    xid8        NOT NULL DEFAULT pg_current_xact_id(),
     sent_at    timestamptz
 );
